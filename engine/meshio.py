@@ -1,0 +1,149 @@
+"""Mesh input: loading, validation, welding and normalisation.
+
+Vertices are never reordered: labels computed on the welded mesh are mapped
+back to the caller's vertices through ``WeldedMesh.input_to_welded``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInputError
+
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf", ".npz")
+
+
+@dataclass(frozen=True)
+class WeldedMesh:
+    """A triangle mesh welded by position, for connectivity and fitting.
+
+    vertices: (u, 3) float64 unique positions.
+    faces: (m, 3) int64 indices into ``vertices`` (degenerate faces removed).
+    input_to_welded: (n,) int64, the welded vertex of each input vertex.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    input_to_welded: np.ndarray
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """Maps input coordinates into the unit cube ``[-0.5, 0.5]^3`` and back."""
+
+    center: tuple[float, float, float]
+    scale: float
+
+    def to_unit(self, points: np.ndarray) -> np.ndarray:
+        """(n, 3) input coordinates -> (n, 3) unit-cube coordinates."""
+        return (points - np.asarray(self.center)) * self.scale
+
+    def from_unit(self, points: np.ndarray) -> np.ndarray:
+        """(n, 3) unit-cube coordinates -> (n, 3) input coordinates."""
+        return points / self.scale + np.asarray(self.center)
+
+    @classmethod
+    def fit(cls, vertices: np.ndarray) -> "Normalisation":
+        """Center the bounding box and scale its longest side to 1."""
+        low, high = vertices.min(axis=0), vertices.max(axis=0)
+        extent = float((high - low).max())
+        center = tuple(float(c) for c in (low + high) / 2.0)
+        return cls(center=center, scale=1.0 / extent)
+
+
+def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a mesh file without reordering its vertices.
+
+    Returns vertices (n, 3) float64 and triangle faces (m, 3) int64. ``.npz``
+    files hold arrays ``vertices`` and ``faces`` (read with allow_pickle=False).
+    Raises BadInputError for missing, unknown or unreadable files.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"mesh file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in MESH_SUFFIXES:
+        raise BadInputError(
+            f"unsupported mesh format '{suffix}' ({path.name}); use one of {', '.join(MESH_SUFFIXES)}"
+        )
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                vertices, faces = data["vertices"], data["faces"]
+        else:
+            vertices, faces = _load_with_trimesh(path)
+    except BadInputError:
+        raise
+    except Exception as error:  # any parser failure is a bad file for the user
+        raise BadInputError(f"cannot read mesh {path.name}: {error}") from error
+    return validate_mesh(vertices, faces)
+
+
+def _load_with_trimesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import trimesh
+
+    loaded = trimesh.load(path, process=False)
+    if isinstance(loaded, trimesh.Scene):
+        meshes = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
+        if not meshes:
+            raise BadInputError(f"{path.name} contains no triangle mesh")
+        loaded = trimesh.util.concatenate(meshes)
+    if not isinstance(loaded, trimesh.Trimesh):
+        raise BadInputError(f"{path.name} contains no triangle mesh")
+    return np.asarray(loaded.vertices), np.asarray(loaded.faces)
+
+
+def validate_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
+    """Check a mesh and return it as (n, 3) float64 and (m, 3) int64 arrays.
+
+    Raises BadInputError for: wrong shapes, fewer than 4 vertices, no faces,
+    non-finite coordinates, out-of-range indices, and flat (zero-volume) extent.
+    """
+    vertices = np.asarray(vertices)
+    faces = np.asarray(faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or vertices.dtype.kind not in "fiu":
+        raise BadInputError(f"vertices must be an (n, 3) number array, got {vertices.shape}")
+    if faces.ndim != 2 or faces.shape[1] != 3 or faces.dtype.kind not in "iu":
+        raise BadInputError(f"faces must be an (m, 3) integer array of triangles, got {faces.shape}")
+    if len(vertices) < 4:
+        raise BadInputError(f"the mesh has {len(vertices)} vertices; at least 4 are needed")
+    if len(faces) == 0:
+        raise BadInputError("the mesh has no faces")
+    vertices = vertices.astype(np.float64)
+    if not np.isfinite(vertices).all():
+        bad = int((~np.isfinite(vertices)).any(axis=1).sum())
+        raise BadInputError(f"{bad} vertices have NaN or infinite coordinates")
+    faces = faces.astype(np.int64)
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise BadInputError(
+            f"face indices must lie in [0, {len(vertices) - 1}], found {faces.min()}..{faces.max()}"
+        )
+    extent = np.ptp(vertices[np.unique(faces)], axis=0)
+    if extent.max() <= 0.0 or extent.min() <= 1e-6 * extent.max():
+        raise BadInputError("the mesh is flat or a single point (zero volume); a solid or shell with depth is needed")
+    return vertices, faces
+
+
+def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e-7) -> WeldedMesh:
+    """Merge vertices at the same position (within tolerance x bounding-box diagonal).
+
+    Triangle soups (STL, many OBJ exports) become connected. Faces that
+    collapse to an edge or a point after welding are dropped.
+    """
+    diagonal = float(np.linalg.norm(vertices.max(axis=0) - vertices.min(axis=0)))
+    step = max(diagonal * relative_tolerance, np.finfo(np.float64).tiny)
+    keys = np.round((vertices - vertices.min(axis=0)) / step).astype(np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    welded_faces = inverse[faces]
+    keep = (
+        (welded_faces[:, 0] != welded_faces[:, 1])
+        & (welded_faces[:, 1] != welded_faces[:, 2])
+        & (welded_faces[:, 0] != welded_faces[:, 2])
+    )
+    if not keep.any():
+        raise BadInputError("every face is degenerate (zero area) after welding")
+    return WeldedMesh(vertices=vertices[first], faces=welded_faces[keep], input_to_welded=inverse)

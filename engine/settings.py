@@ -1,0 +1,136 @@
+"""Frozen settings dataclasses, their presets, and their JSON form.
+
+One ``RunSettings`` describes a whole segmentation run; it is saved as JSON
+next to the fitted model so that a re-cluster knows how the model was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BadInputError
+
+QUALITIES = ("fast", "balanced", "high")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Decoder architecture (see ``engine.model.SDFDecoder``)."""
+
+    width: int = 128
+    hidden_layers: int = 6
+    skip_layer: int = 3
+    frequencies: int = 6
+    activation: str = "relu"
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How the neural SDF is fitted to the mesh (unit-cube units)."""
+
+    model: ModelSettings = field(default_factory=ModelSettings)
+    iterations: int = 600
+    batch_size: int = 8192
+    learning_rate: float = 2e-3
+    clamp: float = 0.1
+    eikonal_weight: float = 0.0
+    band_sigmas: tuple[float, ...] = (0.002, 0.01, 0.04)
+    uniform_fraction: float = 0.15
+    sample_bound: float = 0.6
+    pool_size: int = 200_000
+    pools: int = 2
+    sdf_backend: str = "auto"
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    """How activations become types and parts.
+
+    ``parts`` / ``types``: force the number of parts or of surface types
+    (None: chosen by the unsupervised criterion).
+    """
+
+    parts: int | None = None
+    types: int | None = None
+    max_parts: int = 24
+    min_fragment_share: float = 0.002
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    quality: str = "balanced"
+    fit: FitSettings = field(default_factory=FitSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+
+
+def preset(quality: str) -> FitSettings:
+    """Fit settings of a quality preset (chosen by measurement, docs/presets.md)."""
+    if quality == "fast":
+        return FitSettings(model=ModelSettings(width=96, hidden_layers=5, skip_layer=3), iterations=350)
+    if quality == "balanced":
+        return FitSettings()
+    if quality == "high":
+        return FitSettings(model=ModelSettings(width=192, hidden_layers=8, skip_layer=4), iterations=1500, pools=4)
+    raise BadInputError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
+
+
+def run_settings(
+    quality: str = "balanced",
+    parts: int | None = None,
+    types: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    threads: int | None = None,
+) -> RunSettings:
+    """Settings for a run, validated; raises BadInputError on bad values."""
+    if device not in DEVICES:
+        raise BadInputError(f"unknown device '{device}'; use one of {', '.join(DEVICES)}")
+    for name, value in (("parts", parts), ("types", types)):
+        if value is not None and not 1 <= value <= 256:
+            raise BadInputError(f"--{name} must be between 1 and 256, got {value}")
+    if threads is not None and threads < 1:
+        raise BadInputError(f"--threads must be at least 1, got {threads}")
+    return RunSettings(
+        quality=quality,
+        fit=preset(quality),
+        segment=SegmentSettings(parts=parts, types=types),
+        seed=seed,
+        device=device,
+        threads=threads,
+    )
+
+
+def to_dict(settings: Any) -> dict:
+    return dataclasses.asdict(settings)
+
+
+def to_json(settings: Any) -> str:
+    return json.dumps(to_dict(settings), indent=2, sort_keys=True)
+
+
+def _build(cls, data: dict):
+    """A flat dataclass from its dict (JSON lists become tuples; unknown keys are ignored)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names})
+
+
+def fit_settings_from_dict(data: dict) -> FitSettings:
+    return _build(FitSettings, {**data, "model": _build(ModelSettings, data.get("model", {}))})
+
+
+def run_settings_from_dict(data: dict) -> RunSettings:
+    return RunSettings(
+        quality=data.get("quality", "balanced"),
+        fit=fit_settings_from_dict(data.get("fit", {})),
+        segment=_build(SegmentSettings, data.get("segment", {})),
+        seed=int(data.get("seed", 0)),
+        device=data.get("device", "auto"),
+        threads=data.get("threads"),
+    )
