@@ -1,0 +1,369 @@
+"""Engine subprocess client: job folder, command line, environment, events.
+
+This module never imports bpy nor the engine: it starts ``<python> -m engine``
+in a subprocess and reads its JSON-lines events (see the engine's protocol:
+STATUS, PROGRESS, WARN, ERROR, DONE) on a background thread. The UI polls
+``EngineProcess.poll()`` from a modal timer; background mode calls
+``EngineProcess.wait()``. Both go through the same reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "DONE")
+EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 2, 1, 130
+CANCEL_GRACE_S = 5.0
+STDERR_TAIL_LINES = 40
+_ACTIVE: set[EngineProcess] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where and how the engine runs (from the add-on preferences).
+
+    python: interpreter path ('' = the running Python, i.e. Blender's).
+    device: auto/cpu/cuda/mps. threads: 0 = engine default.
+    cache_dir: parent of job folders ('' = system temp).
+    """
+
+    python: str = ""
+    device: str = "auto"
+    threads: int = 0
+    cache_dir: str = ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """One run's settings; maps 1:1 onto the engine's ``segment`` options."""
+
+    quality: str = "balanced"
+    parts: int | None = None
+    types: int | None = None
+    seed: int = 0
+    build_meshes: bool = True
+
+    def as_dict(self) -> dict:
+        return {
+            "quality": self.quality,
+            "parts": self.parts,
+            "types": self.types,
+            "seed": self.seed,
+            "build_meshes": self.build_meshes,
+        }
+
+
+@dataclass
+class Outcome:
+    """How a finished engine run ended.
+
+    ok: DONE received, exit code 0, output folder present.
+    output: the result folder (only when ok). message: one line for the user.
+    """
+
+    ok: bool
+    exit_code: int | None
+    message: str
+    output: Path | None = None
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
+    done: dict | None = None
+
+
+def decode_event(line: str) -> dict | None:
+    """One protocol message from a stdout line, or None when it is not one."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("type") not in MESSAGE_TYPES:
+        return None
+    return message
+
+
+def decode_json_object(line: str) -> dict | None:
+    """Any JSON object on a line (used for ``engine info``), or None."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def extension_root() -> Path:
+    """The folder from which ``python -m engine`` imports the engine.
+
+    Installed extension: the add-on folder itself (engine/ is staged inside).
+    Development checkout: the repository root (engine/ is a sibling).
+    """
+    here = Path(__file__).resolve().parent
+    if (here / "engine" / "__init__.py").is_file():
+        return here
+    return here.parent
+
+
+def wheel_site_packages() -> list[str]:
+    """Site-packages folders where Blender installed extension wheels (those on sys.path)."""
+    marker = os.sep + ".local" + os.sep + "lib" + os.sep
+    return [p for p in sys.path if marker in p and p.endswith("site-packages") and os.path.isdir(p)]
+
+
+def engine_env(config: EngineConfig, root: Path | None = None, site_dirs: Iterable[str] | None = None) -> dict:
+    """Environment of the engine subprocess.
+
+    PYTHONPATH: the extension root, then (for Blender's own Python only) the
+    wheel site-packages. An external Python uses its own packages.
+    """
+    paths = [str(root or extension_root())]
+    if not config.python:
+        paths += list(wheel_site_packages() if site_dirs is None else site_dirs)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP")}
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONUNBUFFERED"] = "1"
+    if config.threads:
+        env["OMP_NUM_THREADS"] = str(config.threads)
+    return env
+
+
+def python_executable(config: EngineConfig) -> str:
+    """The interpreter that runs the engine."""
+    return config.python or sys.executable
+
+
+def segment_command(config: EngineConfig, options: RunOptions, mesh_path: Path, output: Path) -> list[str]:
+    """Command line of ``engine segment`` for a job."""
+    command = [python_executable(config), "-m", "engine", "segment", str(mesh_path), "-o", str(output)]
+    command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device]
+    if options.parts is not None:
+        command += ["--parts", str(options.parts)]
+    if options.types is not None:
+        command += ["--types", str(options.types)]
+    if config.threads:
+        command += ["--threads", str(config.threads)]
+    if not options.build_meshes:
+        command.append("--no-parts")
+    return command
+
+
+def info_command(config: EngineConfig) -> list[str]:
+    return [python_executable(config), "-m", "engine", "info"]
+
+
+def make_job_dir(cache_dir: str = "") -> Path:
+    """A fresh, private job folder (under ``cache_dir`` or the system temp folder)."""
+    parent = None
+    if cache_dir:
+        parent = Path(cache_dir).expanduser()
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="partsdf-job-", dir=parent))
+
+
+def write_job(job_dir: Path, vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> Path:
+    """Write ``mesh.npz`` ((n, 3) float64 vertices, (m, 3) int64 faces) and ``job.json``; returns the mesh path."""
+    mesh_path = job_dir / "mesh.npz"
+    with open(mesh_path, "wb") as stream:
+        np.savez(stream, vertices=np.asarray(vertices, np.float64), faces=np.asarray(faces, np.int64))
+    (job_dir / "job.json").write_text(json.dumps({"settings": options.as_dict()}, indent=2), encoding="utf-8")
+    return mesh_path
+
+
+def remove_job_dir(job_dir: Path | None) -> None:
+    if job_dir is not None:
+        shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def stop_all(timeout: float = CANCEL_GRACE_S) -> None:
+    """Stop every running engine (file load, add-on disable, quit)."""
+    with _ACTIVE_LOCK:
+        processes = list(_ACTIVE)
+    for process in processes:
+        process.stop(timeout)
+
+
+class EngineProcess:
+    """One engine subprocess and the thread that reads its stdout.
+
+    ``poll()`` returns the events received since the last call; once the
+    process has ended and its output is read, ``outcome`` is set.
+    ``decoder`` turns a stdout line into a message dict (None: not understood).
+    """
+
+    def __init__(self, command: list[str], env: dict, decoder: Callable[[str], dict | None] = decode_event):
+        self.command = command
+        self.env = env
+        self.decoder = decoder
+        self.outcome: Outcome | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._events: queue.Queue = queue.Queue()
+        self._garbage: list[str] = []
+        self._received: list[dict] = []
+        self._cancel_deadline: float | None = None
+        self._process: subprocess.Popen | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> EngineProcess:
+        """Start the subprocess; a missing interpreter becomes a failed outcome, not an exception."""
+        try:
+            self._process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+            )
+        except OSError as error:
+            self.outcome = Outcome(False, None, f"cannot start the engine with '{self.command[0]}': {error}")
+            return self
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(self)
+        for target in (self._read_stdout, self._read_stderr):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
+
+    def _read_stdout(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for raw in self._process.stdout:
+            line = raw.strip()
+            if not line:
+                continue
+            message = self.decoder(line)
+            if message is None:
+                self._garbage.append(line[:200])
+            else:
+                self._events.put(message)
+
+    def _read_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        for raw in self._process.stderr:
+            self.stderr_tail.append(raw.rstrip())
+
+    def poll(self) -> list[dict]:
+        """Events received since the last call (non-blocking); sets ``outcome`` when the run is over."""
+        events = self._drain()
+        if self.outcome is None and self._process is not None:
+            if self._process.poll() is None:
+                if self._cancel_deadline is not None and time.monotonic() > self._cancel_deadline:
+                    self._process.kill()
+            elif all(not t.is_alive() for t in self._threads):
+                events += self._drain()
+                self._finish(self._process.returncode)
+        return events
+
+    def _drain(self) -> list[dict]:
+        events = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        self._received += events
+        return events
+
+    def wait(self, on_event: Callable[[dict], None] | None = None, interval: float = 0.1) -> Outcome:
+        """Block until the run ends, passing each event to ``on_event``."""
+        while True:
+            for event in self.poll():
+                if on_event is not None:
+                    on_event(event)
+            if self.outcome is not None:
+                return self.outcome
+            time.sleep(interval)
+
+    def cancel(self) -> None:
+        """Ask the engine to stop (SIGINT on POSIX, terminate on Windows); killed after a grace period."""
+        if self._process is None or self._process.poll() is not None or self._cancel_deadline is not None:
+            return
+        self._cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+        try:
+            if os.name == "nt":
+                self._process.terminate()
+            else:
+                self._process.send_signal(signal.SIGINT)
+        except OSError:
+            pass
+
+    def stop(self, timeout: float = CANCEL_GRACE_S) -> Outcome:
+        """Cancel and block until the process has ended (killing it after ``timeout``)."""
+        if self.outcome is not None:
+            return self.outcome
+        self.cancel()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        return self.wait()
+
+    def _finish(self, exit_code: int) -> None:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self)
+        self.outcome = interpret(
+            exit_code, self._received, self._garbage, list(self.stderr_tail), self._cancel_deadline is not None
+        )
+
+
+def interpret(
+    exit_code: int, events: list[dict], garbage: list[str], stderr_tail: list[str], cancel_requested: bool
+) -> Outcome:
+    """The outcome of a finished run from its exit code, events, unparsed lines and stderr tail."""
+    warnings = [str(e.get("message", "")) for e in events if e.get("type") == "WARN"]
+    done = next((e for e in reversed(events) if e.get("type") == "DONE"), None)
+    error = next((e for e in reversed(events) if e.get("type") == "ERROR"), None)
+    if exit_code == 0 and done is not None:
+        output = Path(str(done.get("output", "")))
+        if output.is_dir():
+            return Outcome(True, 0, "done", output=output, warnings=warnings, done=done)
+        message = f"the engine reported a result folder that does not exist: {output}"
+        return Outcome(False, 0, message, warnings=warnings)
+    if cancel_requested or exit_code == EXIT_CANCELLED or (error and error.get("exit_code") == EXIT_CANCELLED):
+        return Outcome(False, exit_code, "cancelled", cancelled=True, warnings=warnings)
+    if error is not None:
+        return Outcome(False, exit_code, str(error.get("message", "engine error")), warnings=warnings)
+    return Outcome(False, exit_code, _failure_message(exit_code, done, garbage, stderr_tail), warnings=warnings)
+
+
+def _failure_message(exit_code: int, done: dict | None, garbage: list[str], stderr_tail: list[str]) -> str:
+    """A clear line for a run that ended without an ERROR message of its own."""
+    if exit_code is not None and exit_code < 0:
+        what = f"the engine was killed by signal {-exit_code}"
+    elif exit_code == 0:
+        what = "the engine ended without reporting a result"
+    else:
+        what = f"the engine stopped with exit code {exit_code}"
+    detail = ""
+    if "No module named" in "\n".join(stderr_tail):
+        missing = next(line for line in reversed(stderr_tail) if "No module named" in line)
+        detail = f" (missing dependency: {missing.split('No module named', 1)[1].strip()})"
+    elif garbage:
+        detail = f" (its output was not understood: {garbage[0][:80]!r})"
+    elif stderr_tail:
+        detail = f" ({stderr_tail[-1][:160]})"
+    return what + detail

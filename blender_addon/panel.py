@@ -1,0 +1,102 @@
+"""The "Parts" tab of the 3D viewport sidebar: settings, Discover Parts, progress, the parts list."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import operators, scene_io
+from .part_operators import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
+
+
+class PARTSDF_UL_parts(bpy.types.UIList):
+    """One row per part: colour swatch, name, vertex count, select and show/hide buttons."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        swatch = row.row()
+        swatch.ui_units_x = 1.2
+        swatch.prop(item, "color", text="")
+        row.label(text=item.name)
+        row.label(text=f"{item.vertex_count:,} v")
+        op = row.operator(PARTSDF_OT_select_part.bl_idname, text="", icon="RESTRICT_SELECT_OFF", emboss=False)
+        op.index = index
+        hidden = item.mesh_object is not None and item.mesh_object.hide_get()
+        op = row.operator(
+            PARTSDF_OT_toggle_part.bl_idname, text="", icon="HIDE_ON" if hidden else "HIDE_OFF", emboss=False
+        )
+        op.index = index
+
+
+class PARTSDF_PT_discover(bpy.types.Panel):
+    bl_label = "Part Discovery"
+    bl_idname = "PARTSDF_PT_discover"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Parts"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.partsdf.settings
+        column = layout.column()
+        column.use_property_split = True
+        column.use_property_decorate = False
+        column.prop(settings, "quality")
+        _count_row(column, settings, "parts", "auto_parts")
+        _count_row(column, settings, "types", "auto_types")
+        column.prop(settings, "seed")
+        column.prop(settings, "build_meshes")
+        job = operators.active_job()
+        if job is None:
+            row = layout.row()
+            row.scale_y = 1.5
+            row.operator_context = "INVOKE_DEFAULT"
+            row.operator(operators.PARTSDF_OT_discover_parts.bl_idname, icon="MOD_EXPLODE")
+            return
+        layout.label(text=f"Running on '{job.object_name}'")
+        layout.progress(factor=job.fraction, type="BAR", text=f"{job.stage} {job.fraction * 100:.0f}%")
+        layout.operator(operators.PARTSDF_OT_cancel.bl_idname, icon="CANCEL")
+
+
+def _count_row(layout, settings, name: str, auto_name: str) -> None:
+    row = layout.row(heading=settings.bl_rna.properties[name].name)
+    row.prop(settings, auto_name)
+    sub = row.row()
+    sub.enabled = not getattr(settings, auto_name)
+    sub.prop(settings, name, text="")
+
+
+class PARTSDF_PT_parts(bpy.types.Panel):
+    bl_label = "Parts"
+    bl_idname = "PARTSDF_PT_parts"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Parts"
+    bl_parent_id = "PARTSDF_PT_discover"
+
+    @classmethod
+    def poll(cls, context):
+        holder = scene_io.result_holder(context.active_object)
+        return holder is not None and len(holder.partsdf.parts) > 0
+
+    def draw(self, context):
+        holder = scene_io.result_holder(context.active_object)
+        state = holder.partsdf
+        layout = self.layout
+        layout.label(text=f"{holder.name}: {len(state.parts)} parts", icon="OBJECT_DATA")
+        layout.template_list("PARTSDF_UL_parts", "", state, "parts", state, "active_index", rows=6)
+        version = holder.get(scene_io.PROP_ENGINE)
+        if version:
+            layout.label(text=f"Engine {version}", icon="INFO")
+
+
+classes = (PARTSDF_UL_parts, PARTSDF_PT_discover, PARTSDF_PT_parts)
+
+
+def register() -> None:
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,89 @@
+"""Property groups: run settings per scene, part results per object."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    FloatVectorProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from .client import RunOptions
+
+QUALITY_ITEMS = (
+    ("fast", "Fast", "Smaller network, fewer iterations: a preview in well under a minute"),
+    ("balanced", "Balanced", "The default trade-off between time and part quality"),
+    ("high", "High", "Larger network and longer fit: best parts, several minutes"),
+)
+
+
+class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
+    """Settings of one run; each maps onto one option of ``engine segment``."""
+
+    quality: EnumProperty(name="Quality", items=QUALITY_ITEMS, default="balanced", description="Quality preset")
+    auto_parts: BoolProperty(name="Auto", default=True, description="Let the engine choose the number of parts")
+    parts: IntProperty(name="Parts", default=6, min=1, max=256, description="Number of parts to find")
+    auto_types: BoolProperty(name="Auto", default=True, description="Let the engine choose the number of part types")
+    types: IntProperty(name="Types", default=3, min=1, max=256, description="Number of part types (kinds of parts)")
+    seed: IntProperty(name="Seed", default=0, min=0, description="Random seed; the same seed gives the same parts")
+    build_meshes: BoolProperty(
+        name="Part Meshes",
+        default=True,
+        description="Also build a closed mesh per part, in a '<object> parts' collection",
+    )
+
+    def options(self) -> RunOptions:
+        return RunOptions(
+            quality=self.quality,
+            parts=None if self.auto_parts else self.parts,
+            types=None if self.auto_types else self.types,
+            seed=self.seed,
+            build_meshes=self.build_meshes,
+        )
+
+
+class PARTSDF_PG_part(bpy.types.PropertyGroup):
+    """One discovered part (``name`` is its vertex group's name)."""
+
+    part_id: IntProperty(name="Part ID")
+    type_name: StringProperty(name="Type")
+    vertex_count: IntProperty(name="Vertices")
+    color: FloatVectorProperty(name="Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0)
+    material: PointerProperty(name="Material", type=bpy.types.Material)
+    mesh_object: PointerProperty(name="Part Object", type=bpy.types.Object)
+
+
+class PARTSDF_PG_object_result(bpy.types.PropertyGroup):
+    """The parts written back onto an object by its last run."""
+
+    parts: CollectionProperty(type=PARTSDF_PG_part)
+    active_index: IntProperty(name="Active Part", default=0)
+    collection: PointerProperty(name="Parts Collection", type=bpy.types.Collection)
+    color_attribute: StringProperty(name="Colour Attribute")
+    source: PointerProperty(name="Source Object", type=bpy.types.Object, description="Object this part came from")
+
+
+class PARTSDF_PG_scene(bpy.types.PropertyGroup):
+    settings: PointerProperty(type=PARTSDF_PG_run_settings)
+
+
+classes = (PARTSDF_PG_run_settings, PARTSDF_PG_part, PARTSDF_PG_object_result, PARTSDF_PG_scene)
+
+
+def register() -> None:
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.partsdf = PointerProperty(type=PARTSDF_PG_scene)
+    bpy.types.Object.partsdf = PointerProperty(type=PARTSDF_PG_object_result)
+
+
+def unregister() -> None:
+    del bpy.types.Object.partsdf
+    del bpy.types.Scene.partsdf
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

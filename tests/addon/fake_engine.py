@@ -1,0 +1,119 @@
+"""A stand-in engine for add-on tests: a real subprocess speaking the engine's protocol.
+
+Run as ``fake_engine.py MODE -m engine segment MESH -o OUT [options]``:
+- ok: splits the mesh into parts by x coordinate and writes a complete result folder
+- garbage: prints non-protocol text and exits 0
+- crash: prints a traceback on stderr and exits 1
+- hang: sends progress until it receives SIGINT, then ERROR 130 and exits 130
+- missing: fails like a missing dependency
+- info: answers ``engine info`` with one JSON object
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def send(kind, **fields):
+    sys.stdout.write(json.dumps({"type": kind, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def option(args, name, default=None):
+    return args[args.index(name) + 1] if name in args else default
+
+
+def write_obj(path, low, high):
+    corners = np.array([[x, y, z] for x in (low[0], high[0]) for y in (low[1], high[1]) for z in (low[2], high[2])])
+    quads = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7), (1, 3, 7, 5), (2, 6, 8, 4)]
+    lines = [f"v {x} {y} {z}" for x, y, z in corners] + ["f " + " ".join(map(str, q)) for q in quads]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def segment(args):
+    mesh, output = Path(args[3]), Path(option(args, "-o"))
+    count = int(option(args, "--parts", 3))
+    with np.load(mesh, allow_pickle=False) as data:
+        vertices, faces = data["vertices"], data["faces"]
+    send("STATUS", message="fake engine")
+    for step in range(3):
+        send("PROGRESS", stage="fitting", fraction=step / 3, overall=step / 4)
+    x = vertices[:, 0]
+    edges = np.quantile(x, np.linspace(0, 1, count + 1)[1:-1])
+    labels = np.searchsorted(edges, x, side="right").astype(np.int32)
+    face_labels = labels[faces[:, 0]].astype(np.int32)
+    staging = output.with_name(output.name + ".tmp")
+    (staging / "parts").mkdir(parents=True)
+    np.save(staging / "vertex_labels.npy", labels)
+    np.save(staging / "face_labels.npy", face_labels)
+    parts = []
+    for part in range(count):
+        members = vertices[labels == part] if (labels == part).any() else vertices[:1]
+        low, high = members.min(0), members.max(0) + 1e-3
+        entry = {
+            "id": part,
+            "name": f"Part {part + 1:02d}",
+            "type": part % 2,
+            "type_name": f"type {part % 2}",
+            "vertex_count": int((labels == part).sum()),
+            "face_count": int((face_labels == part).sum()),
+            "color": [0.1 + 0.25 * part % 1.0, 0.5, 0.9 - 0.2 * part],
+            "bbox": [low.tolist(), high.tolist()],
+        }
+        if "--no-parts" not in args:
+            entry["mesh"] = f"parts/{part}_{part % 2}.obj"
+            write_obj(staging / entry["mesh"], low, high)
+        parts.append(entry)
+    document = {
+        "format_version": 1,
+        "engine_version": "fake-1",
+        "input": {},
+        "settings": {"quality": "fast"},
+        "types": [{"id": 0, "name": "type 0"}, {"id": 1, "name": "type 1"}],
+        "parts": parts,
+        "files": {"vertex_labels": "vertex_labels.npy", "face_labels": "face_labels.npy"},
+        "timings": {},
+    }
+    (staging / "segmentation.json").write_text(json.dumps(document))
+    os.replace(staging, output)
+    send("DONE", output=str(output), parts=count, types=2)
+
+
+def hang():
+    def stop(*_):
+        send("ERROR", message="cancelled", exit_code=130)
+        sys.exit(130)
+
+    signal.signal(signal.SIGINT, stop)
+    for step in range(6000):
+        send("PROGRESS", stage="fitting", fraction=step / 6000, overall=step / 6000)
+        time.sleep(0.01)
+
+
+def main():
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "info" or (len(args) > 2 and args[2] == "info"):
+        print(json.dumps({"engine_version": "fake-1", "torch": "0.0-fake", "device": "cpu", "cuda": False}))
+    elif mode == "ok":
+        segment(args)
+    elif mode == "garbage":
+        print("Hello, this is not JSON")
+        print("{not json either")
+    elif mode == "crash":
+        send("PROGRESS", stage="fitting", fraction=0.1, overall=0.05)
+        sys.stderr.write("Traceback (most recent call last):\nRuntimeError: boom\n")
+        sys.exit(1)
+    elif mode == "hang":
+        hang()
+    elif mode == "missing":
+        sys.stderr.write("ModuleNotFoundError: No module named 'torch'\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
