@@ -113,7 +113,7 @@ def extension_root() -> Path:
     Development checkout: the repository root (engine/ is a sibling).
     """
     here = Path(__file__).resolve().parent
-    if (here / "engine" / "__init__.py").is_file():
+    if (here / "engine").is_dir():
         return here
     return here.parent
 
