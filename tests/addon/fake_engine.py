@@ -97,7 +97,7 @@ def hang():
 
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
-    if mode == "info" or (len(args) > 2 and args[2] == "info"):
+    if mode == "info":
         print(json.dumps({"engine_version": "fake-1", "torch": "0.0-fake", "device": "cpu", "cuda": False}))
     elif mode == "ok":
         segment(args)
