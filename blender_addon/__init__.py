@@ -21,7 +21,11 @@ _modules = (properties, preferences, operators, part_operators, panel)
 @persistent
 def _stop_engine_on_load(*_args) -> None:
     """Loading another file stops a running engine; the new file is never written to."""
-    operators.request_cancel()
+    _shutdown()
+
+
+def _shutdown() -> None:
+    operators.abort_active()
     client.stop_all()
 
 
@@ -29,13 +33,13 @@ def register() -> None:
     for module in _modules:
         module.register()
     bpy.app.handlers.load_pre.append(_stop_engine_on_load)
-    atexit.register(client.stop_all)
+    atexit.register(_shutdown)
 
 
 def unregister() -> None:
-    atexit.unregister(client.stop_all)
+    atexit.unregister(_shutdown)
     if _stop_engine_on_load in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_stop_engine_on_load)
-    client.stop_all()
+    _shutdown()
     for module in reversed(_modules):
         module.unregister()

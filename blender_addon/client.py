@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np
 MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "DONE")
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 2, 1, 130
 CANCEL_GRACE_S = 5.0
+READER_GRACE_S = 2.0
 STDERR_TAIL_LINES = 40
 _ACTIVE: set[EngineProcess] = set()
 _ACTIVE_LOCK = threading.Lock()
@@ -41,12 +42,14 @@ class EngineConfig:
     python: interpreter path ('' = the running Python, i.e. Blender's).
     device: auto/cpu/cuda/mps. threads: 0 = engine default.
     cache_dir: parent of job folders ('' = system temp).
+    site_dirs: site-packages folders where Blender installed the extension's wheels.
     """
 
     python: str = ""
     device: str = "auto"
     threads: int = 0
     cache_dir: str = ""
+    site_dirs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,13 +121,7 @@ def extension_root() -> Path:
     return here.parent
 
 
-def wheel_site_packages() -> list[str]:
-    """Site-packages folders where Blender installed extension wheels (those on sys.path)."""
-    marker = os.sep + ".local" + os.sep + "lib" + os.sep
-    return [p for p in sys.path if marker in p and p.endswith("site-packages") and os.path.isdir(p)]
-
-
-def engine_env(config: EngineConfig, root: Path | None = None, site_dirs: Iterable[str] | None = None) -> dict:
+def engine_env(config: EngineConfig, root: Path | None = None) -> dict:
     """Environment of the engine subprocess.
 
     PYTHONPATH: the extension root, then (for Blender's own Python only) the
@@ -132,7 +129,7 @@ def engine_env(config: EngineConfig, root: Path | None = None, site_dirs: Iterab
     """
     paths = [str(root or extension_root())]
     if not config.python:
-        paths += list(wheel_site_packages() if site_dirs is None else site_dirs)
+        paths += list(config.site_dirs)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP")}
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["PYTHONNOUSERSITE"] = "1"
@@ -216,6 +213,7 @@ class EngineProcess:
         self._garbage: list[str] = []
         self._received: list[dict] = []
         self._cancel_deadline: float | None = None
+        self._exited_at: float | None = None
         self._process: subprocess.Popen | None = None
         self._threads: list[threading.Thread] = []
 
@@ -271,9 +269,12 @@ class EngineProcess:
             if self._process.poll() is None:
                 if self._cancel_deadline is not None and time.monotonic() > self._cancel_deadline:
                     self._process.kill()
-            elif all(not t.is_alive() for t in self._threads):
-                events += self._drain()
-                self._finish(self._process.returncode)
+            else:
+                self._exited_at = self._exited_at or time.monotonic()
+                # A grandchild holding the pipes open must not keep the run alive forever.
+                if all(not t.is_alive() for t in self._threads) or time.monotonic() > self._exited_at + READER_GRACE_S:
+                    events += self._drain()
+                    self._finish(self._process.returncode)
         return events
 
     def _drain(self) -> list[dict]:
@@ -337,6 +338,10 @@ def interpret(
     warnings = [str(e.get("message", "")) for e in events if e.get("type") == "WARN"]
     done = next((e for e in reversed(events) if e.get("type") == "DONE"), None)
     error = next((e for e in reversed(events) if e.get("type") == "ERROR"), None)
+    if garbage:
+        warnings.append(
+            f"the engine printed {len(garbage)} line(s) that are not protocol messages: {garbage[0][:80]!r}"
+        )
     if exit_code == 0 and done is not None:
         output = Path(str(done.get("output", "")))
         if output.is_dir():

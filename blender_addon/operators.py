@@ -59,6 +59,16 @@ def request_cancel() -> bool:
     return True
 
 
+def abort_active() -> None:
+    """Stop the active run, if any, and remove its job folder (file load, quit, add-on disable)."""
+    global _active
+    job, _active = _active, None
+    if job is not None:
+        job.cancel_requested = True
+        job.process.stop()
+        client.remove_job_dir(job.job_dir)
+
+
 def start_job(context) -> Job:
     """Validate the active object, write the job folder and start the engine. Raises SceneError or OSError."""
     obj = context.active_object
@@ -161,7 +171,8 @@ objects"""
 
     def modal(self, context, event):
         job = _active
-        if job is None:
+        if job is None:  # aborted from outside (file load)
+            self._stop_ui(context)
             return {"CANCELLED"}
         if event.type == "ESC" and event.value == "PRESS":
             request_cancel()
@@ -190,11 +201,7 @@ objects"""
 
     def cancel(self, context):
         """Called when Blender ends the modal operator (file load, quit): stop the engine, change nothing."""
-        global _active
-        job, _active = _active, None
-        if job is not None:
-            job.process.stop()
-            client.remove_job_dir(job.job_dir)
+        abort_active()
         self._stop_ui(context)
 
     def _start(self, context) -> bool:
@@ -256,6 +263,6 @@ def register() -> None:
 
 
 def unregister() -> None:
-    request_cancel()
+    abort_active()
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

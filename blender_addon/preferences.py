@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import bpy
@@ -47,18 +49,33 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
             row.label(text=_last_check["text"], icon="INFO" if _last_check["ok"] else "ERROR")
 
 
+def wheel_site_packages() -> tuple[str, ...]:
+    """Site-packages folders on sys.path where Blender installed extension wheels (user and system repos)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    folders = []
+    for resource in (bpy.utils.user_resource, bpy.utils.system_resource):
+        try:
+            base = resource("EXTENSIONS")
+        except (TypeError, ValueError):  # a Blender without extension folders of that kind
+            continue
+        if base:
+            folders.append(os.path.join(base, ".local", "lib", version, "site-packages"))
+    return tuple(f for f in folders if os.path.isdir(f) and f in sys.path)
+
+
 def engine_config(context=None) -> client.EngineConfig:
     """The engine configuration from the preferences (defaults when the add-on is registered by hand)."""
     context = context or bpy.context
     addon = context.preferences.addons.get(__package__)
     prefs = getattr(addon, "preferences", None)
     if prefs is None:
-        return client.EngineConfig()
+        return client.EngineConfig(site_dirs=wheel_site_packages())
     return client.EngineConfig(
         python=bpy.path.abspath(prefs.python_path) if prefs.python_path else "",
         device=prefs.device,
         threads=prefs.threads,
         cache_dir=bpy.path.abspath(prefs.cache_dir) if prefs.cache_dir else "",
+        site_dirs=wheel_site_packages(),
     )
 
 

@@ -96,7 +96,7 @@ def segment_object(bpy, obj) -> dict:
         return entry
     entry["seconds"] = round(time.monotonic() - started, 2)
     if outcome != {"FINISHED"}:
-        entry["error"] = "cancelled"
+        entry["error"], entry["cancelled"] = "cancelled", True
         return entry
     entry["ok"] = True
     entry["engine_version"] = obj.get("partsdf_engine_version", "")
@@ -214,11 +214,14 @@ def main(argv: list[str]) -> int:
         out_blend.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
         print(format_report(report), flush=True)
         reports.append(report)
+        if any(entry.get("cancelled") for entry in report["objects"]):
+            print("batch_segment: cancelled, the remaining inputs are not processed", flush=True)
+            break
     failed = [r["input"] for r in reports if not r["ok"]]
-    summary = {"inputs": len(reports), "failed": failed, "reports": reports}
+    summary = {"inputs": len(inputs), "processed": len(reports), "failed": failed, "reports": reports}
     (output / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"{len(reports) - len(failed)} of {len(reports)} inputs segmented; summary: {output / 'summary.json'}")
-    return 1 if failed or not reports else 0
+    return 1 if failed or len(reports) < len(inputs) or not inputs else 0
 
 
 if __name__ == "__main__":

@@ -40,11 +40,11 @@ def test_segment_command_maps_every_option(tmp_path):
 
 
 def test_engine_env_points_at_the_engine_and_isolates_user_site():
-    env = client.engine_env(client.EngineConfig(threads=2), site_dirs=["/wheels/site-packages"])
+    env = client.engine_env(client.EngineConfig(threads=2, site_dirs=("/wheels/site-packages",)))
     assert env["PYTHONPATH"].split(os.pathsep) == [str(client.extension_root()), "/wheels/site-packages"]
     assert (client.extension_root() / "engine").is_dir()
     assert env["PYTHONNOUSERSITE"] == "1" and env["OMP_NUM_THREADS"] == "2"
-    external = client.engine_env(client.EngineConfig(python="/opt/py"), site_dirs=["/wheels/site-packages"])
+    external = client.engine_env(client.EngineConfig(python="/opt/py", site_dirs=("/wheels/site-packages",)))
     assert external["PYTHONPATH"] == str(client.extension_root())
 
 

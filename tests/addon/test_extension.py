@@ -32,7 +32,7 @@ module = sys.modules.get(name)
 report = {
     "check": list(addon_utils.check(name)),
     "root": str(module.client.extension_root()) if module else None,
-    "wheel_dirs": module.client.wheel_site_packages() if module else None,
+    "wheel_dirs": list(module.preferences.wheel_site_packages()) if module else None,
     "scene_prop": hasattr(bpy.types.Scene, "partsdf"),
     "prefs": name in bpy.context.preferences.addons,
 }

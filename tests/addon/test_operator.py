@@ -197,12 +197,15 @@ def test_loading_a_file_stops_a_running_engine(scene, prefs, fake_python):
     prefs.python_path = fake_python("hang")
     make_lollipop()
     job = operators.start_job(bpy.context)
+    operators._active = job
     try:
         time.sleep(0.3)
         assert job.process.running
         bpy.ops.wm.read_homefile(use_empty=True)
         assert not job.process.running and job.process.outcome.cancelled
+        assert operators.active_job() is None and not job.job_dir.exists()
     finally:
+        operators._active = None
         job.process.stop()
         client.remove_job_dir(job.job_dir)
 

@@ -1,0 +1,80 @@
+"""Discover Parts, cancel, engine check and the batch script with the real engine (fast preset, 1 thread)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import bpy
+import numpy as np
+import pytest
+from conftest import engine_available, make_lollipop
+from test_batch import run_batch
+from test_operator import job_folders, vertex_membership
+
+from blender_addon import client, operators
+
+pytestmark = pytest.mark.skipif(not engine_available(), reason="the engine CLI (engine/__main__.py) is not there yet")
+
+
+@pytest.fixture
+def two_parts(scene, prefs):
+    settings = scene.partsdf.settings
+    settings.quality, settings.auto_parts, settings.parts, settings.seed = "fast", False, 2, 0
+    return settings
+
+
+def test_discover_parts_on_a_lollipop(two_parts, prefs):
+    obj = make_lollipop()
+    head_vertices = 16 * 7 + 2  # the UV sphere comes first in the joined mesh
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    members = vertex_membership(obj)
+    assert members.shape[1] == 2 and (members.sum(axis=1) == 1).all()
+    labels = members.argmax(axis=1)
+    head, stick = np.bincount(labels[:head_vertices]).argmax(), np.bincount(labels[head_vertices:]).argmax()
+    assert head != stick, "the sphere and the stick should be different parts"
+    assert len(obj.data.materials) == 2 and "PartSDF Parts" in obj.data.color_attributes
+    assert obj["partsdf_engine_version"] and obj["partsdf_engine_version"] != "fake-1"
+    part_objects = [p.mesh_object for p in obj.partsdf.parts if p.mesh_object is not None]
+    if part_objects:
+        collection = bpy.data.collections[f"{obj.name} parts"]
+        assert set(collection.objects) == set(part_objects)
+        for part_object in part_objects:
+            assert len(part_object.data.polygons) > 0
+    assert job_folders(prefs) == []
+
+
+def test_cancel_stops_the_real_engine(two_parts, prefs):
+    make_lollipop()
+    job = operators.start_job(bpy.context)
+    operators._active = job
+    try:
+        deadline = time.monotonic() + 120
+        while not any(e["type"] == "PROGRESS" for e in job.process.poll()):
+            assert job.process.running and time.monotonic() < deadline
+            time.sleep(0.05)
+        started = time.monotonic()
+        operators.request_cancel()
+        outcome = job.process.wait(interval=0.05)
+        assert outcome.cancelled and time.monotonic() - started < client.CANCEL_GRACE_S + 1
+        assert not (job.job_dir / "result").exists()
+    finally:
+        operators._active = None
+        job.process.stop()
+        client.remove_job_dir(job.job_dir)
+
+
+def test_check_engine_with_the_real_engine(prefs):
+    assert bpy.ops.partsdf.check_engine() == {"FINISHED"}
+
+
+def test_batch_with_the_real_engine(scene, tmp_path):
+    make_lollipop()
+    mesh = tmp_path / "lolli pop é.obj"
+    bpy.ops.wm.obj_export(filepath=str(mesh), export_materials=False)
+    output = tmp_path / "out"
+    options = ["--quality", "fast", "--parts", "2", "--threads", "1", "--device", "cpu"]
+    done = run_batch("--input", str(mesh), "--output", str(output), *options)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((output / "lolli pop é.json").read_text(encoding="utf-8"))
+    assert report["ok"] and len(report["objects"][0]["parts"]) == 2
