@@ -150,7 +150,8 @@ objects"""
 
     bl_idname = "partsdf.discover_parts"
     bl_label = "Discover Parts"
-    bl_options = {"REGISTER", "UNDO"}
+    # UNDO without REGISTER: one undo step, but no "Repeat Last", which would re-run the engine blocking the UI.
+    bl_options = {"UNDO"}
 
     @classmethod
     def poll(cls, context):

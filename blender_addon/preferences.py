@@ -90,6 +90,7 @@ class PARTSDF_OT_check_engine(bpy.types.Operator):
 
     bl_idname = "partsdf.check_engine"
     bl_label = "Check Engine"
+    bl_options = {"INTERNAL"}
 
     def invoke(self, context, event):
         if bpy.app.background:
