@@ -10,7 +10,8 @@ imported with Blender's importers into an empty scene (several meshes are
 joined into one object). The add-on in this repository is enabled and its
 Discover Parts operator runs synchronously, so the same client and write-back
 code as in the UI is used. Per input: ``<name>.blend`` with the parts written
-back and ``<name>.json``; for the batch: ``summary.json``. Exits 1 if any
+back and ``<name>.json`` (``--preview``: also ``<name>.png``, rendered with
+Workbench); for the batch: ``summary.json``. Exits 1 if any
 input failed; the others are still processed.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -44,6 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for the engine (0: automatic)")
     parser.add_argument("--python", default="", help="external Python that runs the engine (default: this one)")
+    parser.add_argument("--preview", action="store_true", help="also render <name>.png (Workbench, part colours)")
     return parser.parse_args(argv)
 
 
@@ -162,10 +165,39 @@ def process_input(bpy, path: Path, out_blend: Path, args: argparse.Namespace) ->
         report["objects"] += [segment_object(bpy, obj) for obj in objects]
         bpy.ops.wm.save_as_mainfile(filepath=str(out_blend), copy=True)
         report["blend"] = str(out_blend)
+        if args.preview:
+            report["preview"] = render_preview(bpy, objects, out_blend.with_suffix(".png"))
         report["ok"] = all(entry["ok"] for entry in report["objects"])
     except (RuntimeError, ValueError, OSError) as error:
         report["error"] = str(error).removeprefix("Error: ").strip()
     return report
+
+
+def render_preview(bpy, objects: list, path: Path) -> str:
+    """Render the segmented objects in their part colours (Workbench) from a camera framing them."""
+    from mathutils import Vector
+
+    scene = bpy.context.scene
+    corners = [o.matrix_world @ Vector(c) for o in objects for c in o.bound_box]
+    center = sum(corners, Vector()) / len(corners)
+    radius = max((c - center).length for c in corners)
+    camera = bpy.data.objects.new("PartSDF Preview", bpy.data.cameras.new("PartSDF Preview"))
+    scene.collection.objects.link(camera)
+    direction = Vector((1.0, -1.2, 0.8)).normalized()
+    camera.location = center + direction * radius / math.tan(camera.data.angle / 2) * 1.15
+    camera.rotation_euler = (-direction).to_track_quat("-Z", "Y").to_euler()
+    scene.camera = camera
+    for obj in scene.objects:  # the coloured source meshes, not the overlapping per-part meshes
+        obj.hide_render = obj.type == "MESH" and obj.partsdf.source is not None
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = "MATERIAL"
+    scene.display.shading.show_cavity = True
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 1200, 900, 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    return str(path)
 
 
 def output_names(inputs: list[Path], output: Path) -> list[Path]:

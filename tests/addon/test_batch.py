@@ -58,10 +58,13 @@ def test_batch_processes_blend_and_obj_and_fails_on_a_bad_file(inputs, tmp_path,
 def test_batch_named_objects_and_clean_exit(inputs, tmp_path, fake_python):
     output = tmp_path / "out"
     blend = str(inputs / "scène.blend")
-    done = run_batch("--input", blend, "--output", str(output), "--objects", "Cube", "--python", fake_python("ok"))
+    fake = fake_python("ok")
+    done = run_batch("--input", blend, "--output", str(output), "--objects", "Cube", "--python", fake, "--preview")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((output / "scène.json").read_text(encoding="utf-8"))
     assert [o["object"] for o in report["objects"]] == ["Cube"]
+    preview = output / "scène.png"
+    assert report["preview"] == str(preview) and preview.read_bytes()[:4] == b"\x89PNG"
     missing = run_batch("--input", blend, "--output", str(output), "--objects", "Nope", "--python", fake_python("ok"))
     assert missing.returncode == 1 and "no such object" in missing.stdout
 
