@@ -1,8 +1,11 @@
 """Baseline part segmentations of BENCHMARK.md (what a user would pick instead).
 
 Every baseline maps a triangle mesh to one integer part label per input
-vertex. They run on the welded mesh (so triangle soups are connected) and map
-labels back to the caller's vertices. ``coacd`` and ``shape_diameter`` need
+vertex. ``components`` uses the faces as given, like Blender's Separate by
+Loose Parts: pieces that merely touch (coincident but separately indexed
+vertices, as in ``railing_loose``) stay apart, and a triangle soup falls into
+one piece per triangle. The others run on the welded mesh (so triangle soups
+are connected) and map labels back to the caller's vertices. ``coacd`` and ``shape_diameter`` need
 the benchmark-only packages ``coacd`` and ``pymeshlab``, imported lazily.
 
 All baselines are deterministic for a given ``seed``.
@@ -50,10 +53,10 @@ def baseline_labels(
     if k is not None and k < 1:
         raise BadInputError(f"the number of parts k must be at least 1, got {k}")
     vertices, faces = validate_mesh(vertices, faces)
-    mesh = weld(vertices, faces)
     if method == "components":
-        welded = mesh_components(len(mesh.vertices), mesh_edges(mesh.faces))
-    elif method == "kmeans_xyz":
+        return _consecutive(mesh_components(len(vertices), mesh_edges(faces)))
+    mesh = weld(vertices, faces)
+    if method == "kmeans_xyz":
         welded = kmeans_labels(mesh.vertices, k, seed)
     elif method == "coacd":
         hulls = coacd_hulls(mesh.vertices, mesh.faces, k, seed)

@@ -21,16 +21,23 @@ def snowman():
     return vertices, faces, shape.labels(vertices)
 
 
-def test_components_of_welded_soup_and_of_two_loose_pieces(snowman):
+def test_components_follow_the_faces_as_given(snowman):
     vertices, faces, _ = snowman
     assert np.all(baselines.baseline_labels("components", vertices, faces) == 0)
-    soup_vertices = vertices[faces.reshape(-1)]
-    soup_faces = np.arange(len(soup_vertices)).reshape(-1, 3)
-    assert np.all(baselines.baseline_labels("components", soup_vertices, soup_faces) == 0)
-    two_vertices = np.concatenate([vertices, vertices + [2.0, 0, 0]])
+    # two copies sharing vertex positions but not vertex indices stay two pieces (Separate by Loose Parts)
+    two_vertices = np.concatenate([vertices, vertices])
     two_faces = np.concatenate([faces, faces + len(vertices)])
     labels = baselines.baseline_labels("components", two_vertices, two_faces)
     np.testing.assert_array_equal(labels, np.repeat([0, 1], len(vertices)))
+
+
+def test_welded_baselines_accept_a_triangle_soup(snowman):
+    vertices, faces, _ = snowman
+    soup_vertices = vertices[faces.reshape(-1)]
+    soup_faces = np.arange(len(soup_vertices)).reshape(-1, 3)
+    labels = baselines.baseline_labels("kmeans_xyz", soup_vertices, soup_faces, k=2, seed=0)
+    welded = baselines.baseline_labels("kmeans_xyz", vertices, faces, k=2, seed=0)
+    assert adjusted_rand(welded[faces.reshape(-1)], labels) == pytest.approx(1.0)
 
 
 def test_kmeans_needs_k_and_is_seeded(snowman):
