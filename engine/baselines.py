@@ -142,25 +142,31 @@ def hull_planes(hull_vertices: np.ndarray) -> np.ndarray:
         return ConvexHull(hull_vertices, qhull_options="QJ").equations
 
 
-def nearest_hull_labels(
+def hull_plane_distances(
     points: np.ndarray, hulls: list[tuple[np.ndarray, np.ndarray]], chunk: int = 8192
 ) -> np.ndarray:
-    """(n,) int64: for each of the (n, 3) points the hull with the smallest signed plane distance.
+    """(n, h) float: signed plane distance of each of the (n, 3) points to each of the h hulls.
 
     A hull's signed plane distance at p is the max over its planes of
     ``normal . p + offset``: negative inside, the exact distance to the hull
-    inside, a lower bound of it outside.
+    inside, a lower bound of it outside. It serves as the hulls' part SDFs
+    (volume ownership is its argmin).
     """
     if not hulls:
         raise BadInputError("CoACD returned no convex hull for this mesh")
     planes = [hull_planes(v) for v, _ in hulls]
     points = np.asarray(points, dtype=np.float64)
-    labels = np.empty(len(points), dtype=np.int64)
+    distances = np.empty((len(points), len(planes)), dtype=np.float64)
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk]
-        distance = np.stack([(block @ p[:, :3].T + p[:, 3]).max(axis=1) for p in planes], axis=1)
-        labels[start : start + chunk] = distance.argmin(axis=1)
-    return labels
+        for index, p in enumerate(planes):
+            distances[start : start + chunk, index] = (block @ p[:, :3].T + p[:, 3]).max(axis=1)
+    return distances
+
+
+def nearest_hull_labels(points: np.ndarray, hulls: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """(n,) int64: for each of the (n, 3) points the hull with the smallest signed plane distance."""
+    return hull_plane_distances(points, hulls).argmin(axis=1).astype(np.int64)
 
 
 def shape_diameter(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

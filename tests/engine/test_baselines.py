@@ -63,6 +63,8 @@ def test_nearest_hull_labels_on_two_boxes():
     hulls = [(corners, np.zeros((0, 3), int)), (corners + [3.0, 0, 0], np.zeros((0, 3), int))]
     points = np.array([[0.5, 0.5, 0.5], [3.5, 0.5, 0.5], [1.4, 0.5, 0.5], [2.4, 0.5, 0.5]])
     np.testing.assert_array_equal(baselines.nearest_hull_labels(points, hulls), [0, 1, 0, 1])
+    distances = baselines.hull_plane_distances(points, hulls)
+    np.testing.assert_allclose(distances[:, 0], [-0.5, 2.5, 0.4, 1.4])
 
 
 def test_merge_regions_small_fragments_then_to_target():
