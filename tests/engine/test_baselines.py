@@ -85,9 +85,10 @@ def test_shape_diameter_finds_head_and_body(snowman):
     labels = baselines.baseline_labels("shape_diameter", vertices, faces, k=2, seed=0)
     assert len(np.unique(labels)) == 2
     assert adjusted_rand(truth, labels) > 0.9
-    np.testing.assert_array_equal(labels, baselines.baseline_labels("shape_diameter", vertices, faces, k=2, seed=0))
     auto = baselines.baseline_labels("shape_diameter", vertices, faces, seed=0)
     assert len(np.unique(auto)) >= 2
+    # the auto regions refine to the k = 2 result by merging, so the two agree
+    assert adjusted_rand(labels, auto) > 0.8
 
 
 @pytest.mark.skipif(not HAS_COACD, reason="coacd is not installed (benchmark-only: pip install coacd)")
