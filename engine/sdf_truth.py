@@ -57,11 +57,19 @@ def signed_distance_function(vertices: np.ndarray, faces: np.ndarray, backend: s
 
 
 def _pysdf_function(vertices: np.ndarray, faces: np.ndarray) -> DistanceFunction:
+    """pysdf measures only the faces around the nearest vertex: it needs a welded mesh without
+    loose vertices or zero-area faces (else it returns 1.8e19 there; docs/sdf_backends.md)."""
     import pysdf
 
+    from .meshio import weld
+    from .sampling import face_areas
+
+    welded = weld(vertices, faces)
+    kept = welded.faces[face_areas(welded.vertices, welded.faces) > 0]
+    used, inverse = np.unique(kept, return_inverse=True)
     sdf = pysdf.SDF(
-        np.ascontiguousarray(vertices, dtype=np.float32),
-        np.ascontiguousarray(faces, dtype=np.uint32),
+        np.ascontiguousarray(welded.vertices[used], dtype=np.float32),
+        np.ascontiguousarray(inverse.reshape(kept.shape), dtype=np.uint32),
     )
     return lambda points: -np.asarray(sdf(np.ascontiguousarray(points, dtype=np.float32)), dtype=np.float32)
 
@@ -73,12 +81,13 @@ def _igl_function(vertices: np.ndarray, faces: np.ndarray) -> DistanceFunction:
     f = np.ascontiguousarray(faces, dtype=np.int64)
 
     def distance(points: np.ndarray) -> np.ndarray:
-        result = igl.signed_distance(
-            np.ascontiguousarray(points, dtype=np.float64),
-            v,
-            f,
-            sign_type=igl.SIGNED_DISTANCE_TYPE_FAST_WINDING_NUMBER,
-        )
-        return np.asarray(result[0], dtype=np.float32)
+        # libigl returns (1 - 2w) * distance with winding-number signs: wrong magnitudes on open
+        # meshes. Keep its sign, take the magnitude from the closest points it returns.
+        queries = np.ascontiguousarray(points, dtype=np.float64)
+        signed, _, closest = igl.signed_distance(
+            queries, v, f, sign_type=igl.SIGNED_DISTANCE_TYPE_FAST_WINDING_NUMBER
+        )[:3]
+        magnitude = np.linalg.norm(queries - closest, axis=1)
+        return np.where(np.asarray(signed) < 0, -magnitude, magnitude).astype(np.float32)
 
     return distance
