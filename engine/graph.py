@@ -26,3 +26,28 @@ def vertex_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(n,) float: a third of the area of the triangles around each vertex (lumped mass)."""
     per_face = np.repeat(face_areas(vertices, faces) / 3.0, 3)
     return np.bincount(faces.ravel(), per_face, minlength=len(vertices))
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(n, 3) unit area-weighted vertex normals (zero for unused vertices)."""
+    a, b, c = (vertices[faces[:, i]] for i in range(3))
+    face_normals = np.cross(b - a, c - a)
+    normals = np.zeros_like(vertices)
+    for corner in range(3):
+        np.add.at(normals, faces[:, corner], face_normals)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.maximum(length, 1e-30)
+
+
+def concave_angles(vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(e,) float radians: angle between the end normals of concave edges, 0 on convex ones.
+
+    An edge is concave (a valley) when the normals turn towards each other
+    along it: ``(n_j - n_i) . (x_j - x_i) < 0``.
+    """
+    normals = vertex_normals(vertices, faces)
+    n_i, n_j = normals[edges[:, 0]], normals[edges[:, 1]]
+    direction = vertices[edges[:, 1]] - vertices[edges[:, 0]]
+    angle = np.arccos(np.clip((n_i * n_j).sum(axis=1), -1.0, 1.0))
+    concave = ((n_j - n_i) * direction).sum(axis=1) < 0.0
+    return np.where(concave, angle, 0.0)

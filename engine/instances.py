@@ -13,6 +13,8 @@ from scipy.sparse.csgraph import connected_components
 
 from .graph import adjacency
 
+BOUNDARY_PRIOR_EDGES = 10
+
 
 def split_into_instances(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(n,) type labels -> (n,) region labels, one per connected piece of each type.
@@ -49,6 +51,37 @@ def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -
         target = np.arange(len(sizes))
         target[move] = best[move]
         regions = target[regions]
+
+
+def merge_across_weak_cuts(
+    regions: np.ndarray, edges: np.ndarray, weights: np.ndarray, threshold: float = -np.inf, target: int = 1
+) -> np.ndarray:
+    """Merge adjacent regions whose boundary is not a cut, highest affinity first.
+
+    The mean edge weight along each shared boundary measures how connected
+    two regions are; ``BOUNDARY_PRIOR_EDGES`` zero-weight pseudo-edges are
+    added to every boundary so that regions touching at a few edges (a
+    corner, a point) do not merge on that thin evidence. Merging stops when
+    no boundary's score exceeds ``threshold`` or when ``target`` regions
+    remain. Loose pieces never merge. Returns (n,) renumbered labels.
+    """
+    regions = regions.copy()
+    while regions.max() + 1 > target:
+        a, b = regions[edges[:, 0]], regions[edges[:, 1]]
+        cross = a != b
+        if not cross.any():
+            break
+        pair_low, pair_high = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+        count = regions.max() + 1
+        keys = pair_low * count + pair_high
+        unique_keys, inverse = np.unique(keys, return_inverse=True)
+        mean_weight = np.bincount(inverse, weights[cross]) / (np.bincount(inverse) + BOUNDARY_PRIOR_EDGES)
+        best = int(np.argmax(mean_weight))
+        if mean_weight[best] <= threshold:
+            break
+        keep, drop = divmod(int(unique_keys[best]), count)
+        regions = _renumber(np.where(regions == drop, keep, regions))
+    return regions
 
 
 def _region_contacts(regions: np.ndarray, edges: np.ndarray, count: int) -> sp.csr_matrix:

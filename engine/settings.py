@@ -58,6 +58,10 @@ class SegmentSettings:
     types: int | None = None
     max_parts: int = 24
     min_fragment_share: float = 0.002
+    use_activations: bool = True
+    use_creases: bool = True
+    crease_angle: float = 0.1
+    feature_set: str = "all"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,145 @@
+"""Command line: ``python -m engine segment|bench|info|sdf-compare``.
+
+Exit codes: 0 success, 2 bad input (one-line message), 1 internal error,
+130 cancelled. With ``--events`` stdout carries only protocol lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import BadInputError, EngineError
+from .protocol import EventWriter
+from .settings import DEVICES, QUALITIES
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _segment_parser(sub) -> None:
+    p = sub.add_parser("segment", help="fit, probe and segment one mesh")
+    p.add_argument("mesh", type=Path, help="OBJ, PLY, STL, OFF, GLB/GLTF or .npz (vertices, faces)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder (replaced atomically)")
+    p.add_argument("--parts", type=int, help="force the number of parts")
+    p.add_argument("--types", type=int, help="force the number of part types")
+    p.add_argument("--quality", choices=QUALITIES, default="balanced")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
+    p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="PartSDF engine")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _segment_parser(sub)
+    bench = sub.add_parser("bench", help="benchmark of BENCHMARK.md; writes docs/benchmarks.md")
+    bench.add_argument("--shapes", nargs="*", help="shape names (default: all)")
+    bench.add_argument("--quality", choices=QUALITIES, default="balanced")
+    bench.add_argument("--baselines", action="store_true", help="also run the baselines")
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
+    sub.add_parser("info", help="one JSON line: engine, torch, devices, SDF backends")
+    sub.add_parser("sdf-compare", help="compare the SDF backends (docs/sdf_backends.md)", add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sdf-compare"]:
+        from .sdf_compare import main as compare_main
+
+        return compare_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.command == "info":
+        return _info()
+    if args.command == "bench":
+        from .bench import run_bench
+
+        return run_bench(args)
+    return _segment(args)
+
+
+def _info() -> int:
+    import torch
+
+    from .device import resolve_device
+    from .sdf_truth import available_backends
+
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    print(json.dumps({
+        "engine_version": __version__,
+        "torch": torch.__version__,
+        "device": str(resolve_device("auto")),
+        "cuda": torch.cuda.is_available(),
+        "mps": mps,
+        "threads": torch.get_num_threads(),
+        "sdf_backends": available_backends(),
+    }))
+    return EXIT_OK
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _segment(args: argparse.Namespace) -> int:
+    writer = EventWriter() if args.events else None
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def fail(code: int, message: str) -> int:
+        if writer:
+            writer.send("ERROR", message=message, exit_code=code)
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+    try:
+        from .meshio import load_mesh
+        from .outputs import load_field, write_output
+        from .pipeline import run
+        from .progress import BarReporter, EventReporter
+        from .settings import run_settings
+
+        settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, args.threads)
+        reporter = EventReporter(writer) if writer else BarReporter()
+        try:
+            vertices, faces = load_mesh(args.mesh)
+            reuse = load_field(args.reuse) if args.reuse else None
+            result = run(vertices, faces, settings, reporter, reuse=reuse)
+            reporter.stage("write")
+            document = write_output(args.out, result, settings, vertices, faces, str(args.mesh))
+            reporter.progress(1.0)
+        finally:
+            reporter.close()
+    except KeyboardInterrupt:
+        return fail(EXIT_CANCELLED, "cancelled")
+    except (BadInputError, EngineError) as error:
+        return fail(EXIT_BAD_INPUT, str(error))
+    except MemoryError:
+        return fail(EXIT_BAD_INPUT, "out of memory: the mesh is too large for this machine; decimate it first")
+    except Exception as error:  # the last line of defence: report, never a bare traceback to the user
+        traceback.print_exc(file=sys.stderr)
+        return fail(EXIT_INTERNAL, f"internal error: {type(error).__name__}: {error}")
+    parts, types = len(document["parts"]), len(document["types"])
+    if writer:
+        writer.send("DONE", output=str(args.out), parts=parts, types=types)
+    else:
+        _print_table(document)
+    return EXIT_OK
+
+
+def _print_table(document: dict) -> None:
+    print(f"{len(document['parts'])} parts, {len(document['types'])} types -> {document['files']['colored_mesh']}")
+    for part in document["parts"]:
+        print(f"  {part['id']:3d}  {part['name']:<12} {part['type_name']:<8} {part['vertex_count']:>8} vertices")
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in document["timings"].items())
+    print(f"  time: {timings}")

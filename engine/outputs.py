@@ -1,0 +1,165 @@
+"""The output folder of ``segment``: every on-disk name lives here.
+
+The folder is written under a temporary name next to its destination and
+renamed into place at the end, so a crash or a cancel never leaves a
+half-written result where a caller looks for one.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .errors import BadInputError
+from .meshio import Normalisation
+from .model import SDFDecoder
+from .pipeline import FittedField, RunResult
+from .settings import RunSettings, fit_settings_from_dict, to_dict
+
+FORMAT_VERSION = 1
+SEGMENTATION = "segmentation.json"
+VERTEX_LABELS = "vertex_labels.npy"
+FACE_LABELS = "face_labels.npy"
+COLORED_MESH = "segmented.ply"
+MODEL_WEIGHTS = "model.pt"
+MODEL_INFO = "model.json"
+
+
+def part_colors(count: int) -> np.ndarray:
+    """(count, 3) float RGB in 0..1: distinct hues by the golden angle, alternating lightness."""
+    hues = (np.arange(count) * 0.618033988749895) % 1.0
+    return np.array([colorsys.hls_to_rgb(h, 0.5 if i % 2 == 0 else 0.62, 0.72) for i, h in enumerate(hues)])
+
+
+def part_names(part_types: np.ndarray, type_names: tuple[str, ...]) -> list[str]:
+    """'Rod 03'-style names: the type's name and a running number within the type."""
+    counters: dict[int, int] = {}
+    names = []
+    for part_type in part_types:
+        counters[int(part_type)] = counters.get(int(part_type), 0) + 1
+        names.append(f"{type_names[part_type]} {counters[int(part_type)]:02d}")
+    return names
+
+
+def segmentation_document(
+    result: RunResult, settings: RunSettings, vertices: np.ndarray, faces: np.ndarray, source: str
+) -> dict:
+    """The JSON description of a run (see README, 'Output folder')."""
+    seg = result.segmentation
+    colors = part_colors(len(seg.part_types))
+    names = part_names(seg.part_types, seg.type_names)
+    parts = []
+    for part, (part_type, name) in enumerate(zip(seg.part_types, names, strict=True)):
+        mask = result.vertex_labels == part
+        points = vertices[mask]
+        parts.append({
+            "id": part,
+            "name": name,
+            "type": int(part_type),
+            "type_name": seg.type_names[part_type],
+            "vertex_count": int(mask.sum()),
+            "face_count": int((result.face_labels == part).sum()),
+            "color": [round(float(c), 4) for c in colors[part]],
+            "bbox": [points.min(axis=0).tolist(), points.max(axis=0).tolist()] if len(points) else None,
+        })
+    report = result.field.report
+    return {
+        "format_version": FORMAT_VERSION,
+        "engine_version": __version__,
+        "input": {
+            "path": source,
+            "vertices": int(len(vertices)),
+            "faces": int(len(faces)),
+            "welded_vertices": int(len(result.welded.vertices)),
+            "mesh_hash": result.field.mesh_hash,
+        },
+        "settings": to_dict(settings),
+        "device": result.device,
+        "threads": result.threads,
+        "types": [{"id": i, "name": name} for i, name in enumerate(seg.type_names)],
+        "parts": parts,
+        "files": {
+            "vertex_labels": VERTEX_LABELS,
+            "face_labels": FACE_LABELS,
+            "colored_mesh": COLORED_MESH,
+            "model": MODEL_WEIGHTS,
+            "model_info": MODEL_INFO,
+        },
+        "quality": {
+            "classifier_surface_accuracy": result.classifier_accuracy,
+            "fit_loss": report.final_loss if report else None,
+        },
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+
+
+def write_output(
+    out: Path, result: RunResult, settings: RunSettings, vertices: np.ndarray, faces: np.ndarray, source: str
+) -> dict:
+    """Write the whole folder atomically; returns the segmentation document."""
+    import trimesh
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        document = segmentation_document(result, settings, vertices, faces, source)
+        np.save(staging / VERTEX_LABELS, result.vertex_labels.astype(np.int32))
+        np.save(staging / FACE_LABELS, result.face_labels.astype(np.int32))
+        colors = (part_colors(len(result.segmentation.part_types))[result.vertex_labels] * 255).astype(np.uint8)
+        mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colors, process=False)
+        mesh.export(staging / COLORED_MESH)
+        save_field(staging, result.field, settings)
+        (staging / SEGMENTATION).write_text(json.dumps(document, indent=2))
+        _replace_folder(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return document
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    if out.exists():
+        if not (out / SEGMENTATION).is_file() and any(out.iterdir()):
+            raise BadInputError(f"{out} exists and is not a PartSDF output folder; choose another -o")
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None:
+    """Weights as a plain state dict plus a JSON file with settings, normalisation and mesh hash."""
+    torch.save(fitted.model.state_dict(), folder / MODEL_WEIGHTS)
+    info = {
+        "format_version": FORMAT_VERSION,
+        "fit": to_dict(settings.fit),
+        "normalisation": {"center": list(fitted.normalisation.center), "scale": fitted.normalisation.scale},
+        "mesh_hash": fitted.mesh_hash,
+    }
+    (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
+
+
+def load_field(folder: Path) -> FittedField:
+    """The fitted field saved in an output folder (weights loaded with weights_only=True)."""
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / MODEL_INFO).read_text())
+        fit = fit_settings_from_dict(info["fit"])
+        model = SDFDecoder(fit.model)
+        model.load_state_dict(torch.load(folder / MODEL_WEIGHTS, map_location="cpu", weights_only=True))
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        raise BadInputError(f"cannot reuse the model in {folder}: {error}") from error
+    model.eval()
+    normalisation = Normalisation(center=tuple(info["normalisation"]["center"]), scale=info["normalisation"]["scale"])
+    return FittedField(model=model, normalisation=normalisation, mesh_hash=info["mesh_hash"])

@@ -1,0 +1,136 @@
+"""A whole segmentation run on arrays: weld, normalise, fit, probe, segment, map back."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .classifier import held_out_accuracy
+from .device import configure_threads, resolve_device
+from .errors import BadInputError
+from .fitting import FitReport, fit_sdf
+from .meshio import Normalisation, WeldedMesh, weld
+from .model import SDFDecoder
+from .probing import activations, feature_sets
+from .progress import Reporter
+from .segmentation import Segmentation, build_surface_graph, segment_surface
+from .settings import RunSettings
+
+MAX_FACES = {"fast": 1_000_000, "balanced": 1_000_000, "high": 2_000_000}
+
+
+@dataclass
+class FittedField:
+    """A fitted decoder with what is needed to reuse it on the same mesh."""
+
+    model: SDFDecoder
+    normalisation: Normalisation
+    mesh_hash: str
+    report: FitReport | None = None
+
+
+@dataclass
+class RunResult:
+    """Everything a run produces, in the caller's vertex and face order.
+
+    vertex_labels: (n,) int32, face_labels: (m,) int32 (majority of corners).
+    """
+
+    welded: WeldedMesh
+    field: FittedField
+    segmentation: Segmentation
+    vertex_labels: np.ndarray
+    face_labels: np.ndarray
+    classifier_accuracy: float
+    device: str
+    threads: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def mesh_hash(welded: WeldedMesh) -> str:
+    """Hex digest of the welded geometry (positions rounded to 1e-9 and faces)."""
+    digest = hashlib.sha256()
+    digest.update(np.round(welded.vertices, 9).astype(np.float64).tobytes())
+    digest.update(welded.faces.astype(np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def run(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    settings: RunSettings,
+    reporter: Reporter,
+    reuse: FittedField | None = None,
+) -> RunResult:
+    """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh."""
+    limit = MAX_FACES.get(settings.quality, 1_000_000)
+    if len(faces) > limit:
+        raise BadInputError(
+            f"the mesh has {len(faces):,} faces; the {settings.quality} preset handles up to {limit:,}. "
+            "Decimate it first (Blender: Decimate modifier) or use a higher preset"
+        )
+    timings: dict[str, float] = {}
+    device = resolve_device(settings.device)
+    threads = configure_threads(settings.threads)
+
+    reporter.stage("load")
+    started = time.perf_counter()
+    welded = weld(vertices, faces)
+    digest = mesh_hash(welded)
+    timings["load"] = time.perf_counter() - started
+
+    reporter.stage("fit")
+    started = time.perf_counter()
+    if reuse is not None:
+        if reuse.mesh_hash != digest:
+            raise BadInputError("the saved model was fitted to a different mesh; run without --reuse to fit again")
+        fitted = reuse
+        reporter.progress(1.0)
+    else:
+        normalisation = Normalisation.fit(welded.vertices)
+        model, report = fit_sdf(
+            normalisation.to_unit(welded.vertices), welded.faces, settings.fit, settings.seed, device,
+            progress=reporter.progress,
+        )
+        fitted = FittedField(model=model, normalisation=normalisation, mesh_hash=digest, report=report)
+    timings["fit"] = time.perf_counter() - started
+
+    reporter.stage("probe")
+    started = time.perf_counter()
+    unit_vertices = fitted.normalisation.to_unit(welded.vertices)
+    layers = activations(fitted.model.to(device), unit_vertices, device)
+    features = feature_sets(layers)[settings.segment.feature_set]
+    timings["probe"] = time.perf_counter() - started
+
+    reporter.stage("segment")
+    started = time.perf_counter()
+    graph = build_surface_graph(unit_vertices, welded.faces, features, settings.segment)
+    reporter.progress(0.6)
+    segmentation = segment_surface(unit_vertices, graph, settings.segment, settings.seed)
+    accuracy = held_out_accuracy(np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed)
+    timings["segment"] = time.perf_counter() - started
+
+    vertex_labels = segmentation.part_labels[welded.input_to_welded].astype(np.int32)
+    return RunResult(
+        welded=welded,
+        field=fitted,
+        segmentation=segmentation,
+        vertex_labels=vertex_labels,
+        face_labels=face_labels_from_vertices(vertex_labels, faces),
+        classifier_accuracy=accuracy,
+        device=str(device),
+        threads=threads,
+        timings=timings,
+    )
+
+
+def face_labels_from_vertices(vertex_labels: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(m,) int32: the label most corners of each face carry (first corner on a three-way tie)."""
+    corners = vertex_labels[faces]
+    second_matches_third = corners[:, 1] == corners[:, 2]
+    first_is_odd_one = (corners[:, 0] != corners[:, 1]) & (corners[:, 0] != corners[:, 2]) & second_matches_third
+    return np.where(first_is_odd_one, corners[:, 1], corners[:, 0]).astype(np.int32)
+
