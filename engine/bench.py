@@ -1,0 +1,175 @@
+"""``python -m engine bench``: the benchmark of BENCHMARK.md, written to docs/benchmarks.md.
+
+Each shape is fitted once (auto mode); k=true mode and the cue ablations
+re-segment the same fitted field, as a user's re-cluster would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import resource
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import adjusted_rand, class_agnostic_miou, parts_found
+from .pipeline import run
+from .probing import activations, feature_sets
+from .progress import BarReporter
+from .segmentation import build_surface_graph, segment_surface
+from .settings import run_settings
+from .shapes import benchmark_shapes, loose_railing_mesh, shape_mesh
+
+PUBLISHED_ARI = {
+    "lollipop": 0.996, "mushroom": 0.960, "snowman": 0.634, "l_shape": 0.606, "tower": 0.601,
+    "tpipe": 0.380, "chair": 0.371, "table": 0.249, "barbell": 0.237,
+}
+ABLATIONS = {"activations only": (True, False), "creases only": (False, True)}
+BASELINE_METHODS = ("components", "kmeans_xyz", "shape_diameter", "coacd")
+
+
+def benchmark_meshes(names: list[str] | None) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    shapes = benchmark_shapes()
+    wanted = names or [*shapes, "railing_loose"]
+    meshes = {}
+    for name in wanted:
+        meshes[name] = loose_railing_mesh() if name == "railing_loose" else shape_mesh(shapes[name])
+    return meshes
+
+
+def _scores(truth: np.ndarray, labels: np.ndarray) -> dict:
+    return {"ari": adjusted_rand(truth, labels), "miou": class_agnostic_miou(truth, labels), "parts": parts_found(labels)}
+
+
+def bench_shape(vertices, faces, truth, quality: str, threads: int) -> dict:
+    """Auto and k=true segmentations, ablations, timings of one shape."""
+    k = int(truth.max() + 1)
+    settings = run_settings(quality, seed=0, threads=threads)
+    started = time.perf_counter()
+    result = run(vertices, faces, settings, BarReporter())
+    total = time.perf_counter() - started
+    row = {"vertices": len(vertices), "truth_parts": k, "auto": _scores(truth, result.vertex_labels),
+           "timings": dict(result.timings), "total": total, "classifier": result.classifier_accuracy}
+
+    started = time.perf_counter()
+    unit = result.field.normalisation.to_unit(result.welded.vertices)
+    layers = activations(result.field.model, unit, __import__("torch").device("cpu"))
+    features = feature_sets(layers)[settings.segment.feature_set]
+    k_settings = replace(settings.segment, parts=k)
+    graph = build_surface_graph(unit, result.welded.faces, features, k_settings)
+    k_labels = segment_surface(unit, graph, k_settings, 0).part_labels[result.welded.input_to_welded]
+    row["recluster_seconds"] = time.perf_counter() - started
+    row["k"] = _scores(truth, k_labels)
+    for name, (use_activations, use_creases) in ABLATIONS.items():
+        ablation = replace(k_settings, use_activations=use_activations, use_creases=use_creases)
+        graph = build_surface_graph(unit, result.welded.faces, features, ablation)
+        labels = segment_surface(unit, graph, ablation, 0).part_labels[result.welded.input_to_welded]
+        row[name] = _scores(truth, labels)
+    return row
+
+
+def bench_baselines(vertices, faces, truth) -> dict:
+    from .baselines import baseline_labels
+
+    k = int(truth.max() + 1)
+    rows = {}
+    for method in BASELINE_METHODS:
+        for mode, given in (("auto", None), ("k", k)):
+            if method == "kmeans_xyz" and given is None:
+                continue
+            started = time.perf_counter()
+            try:
+                labels = baseline_labels(method, vertices, faces, given, 0)
+            except Exception as error:  # a failing baseline is a row with its reason, not a failed bench
+                rows[(method, mode)] = {"error": f"{type(error).__name__}: {error}"}
+                continue
+            rows[(method, mode)] = {**_scores(truth, labels), "seconds": time.perf_counter() - started}
+    return rows
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    meshes = benchmark_meshes(args.shapes)
+    rows, baselines = {}, {}
+    for name, (vertices, faces, truth) in meshes.items():
+        rows[name] = bench_shape(vertices, faces, truth, args.quality, args.threads)
+        if args.baselines:
+            baselines[name] = bench_baselines(vertices, faces, truth)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    command = "python -m engine bench " + " ".join(
+        ([f"--shapes {' '.join(args.shapes)}"] if args.shapes else [])
+        + [f"--quality {args.quality}", f"--threads {args.threads}"] + (["--baselines"] if args.baselines else [])
+    )
+    text = render_markdown(rows, baselines, args.quality, args.threads, peak_gb, command)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, peak_gb: float, command: str) -> str:
+    machine = f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, {platform.system()}"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine}, torch threads {threads}, CPU only.",
+        f"Command: `{command}`. Peak RSS of the whole run: {peak_gb:.2f} GB.",
+        "",
+        "## Segmentation (ARI / mIoU / parts found vs true)",
+        "",
+        "| shape | verts | true | auto ARI | auto mIoU | auto parts | k=true ARI | k=true mIoU | published ARI* "
+        "| activations only (k) | creases only (k) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in rows.items():
+        published = PUBLISHED_ARI.get(name)
+        lines.append(
+            f"| {name} | {r['vertices']} | {r['truth_parts']} | {r['auto']['ari']:.3f} | {r['auto']['miou']:.3f} "
+            f"| {r['auto']['parts']} | {r['k']['ari']:.3f} | {r['k']['miou']:.3f} "
+            f"| {published if published is not None else '-'} | {r['activations only']['ari']:.3f} "
+            f"| {r['creases only']['ari']:.3f} |"
+        )
+    nine = [n for n in rows if n in PUBLISHED_ARI]
+    if nine:
+        lines.append(
+            f"| **average of the nine** | | | {_mean(rows[n]['auto']['ari'] for n in nine):.3f} | "
+            f"{_mean(rows[n]['auto']['miou'] for n in nine):.3f} | | {_mean(rows[n]['k']['ari'] for n in nine):.3f} | "
+            f"{_mean(rows[n]['k']['miou'] for n in nine):.3f} | 0.559 | "
+            f"{_mean(rows[n]['activations only']['ari'] for n in nine):.3f} | "
+            f"{_mean(rows[n]['creases only']['ari'] for n in nine):.3f} |"
+        )
+    lines += ["", "*Published: best layer chosen per shape by ground truth (BENCHMARK.md); ours chooses nothing "
+              "by ground truth.", "", "## Time per stage (seconds) and classifier", "",
+              "| shape | load | fit | probe | segment | total | re-cluster (k) | nearest-centroid surface acc. |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, r in rows.items():
+        t = r["timings"]
+        lines.append(
+            f"| {name} | {t['load']:.2f} | {t['fit']:.1f} | {t['probe']:.2f} | {t['segment']:.2f} | {r['total']:.1f} "
+            f"| {r['recluster_seconds']:.2f} | {r['classifier']:.3f} |"
+        )
+    if baselines:
+        lines += ["", "## Baselines in the same run (ARI / parts found; seconds)", ""]
+        methods = [m for m in next(iter(baselines.values()))]
+        lines.append("| shape | ours auto | ours k | " + " | ".join(f"{m} {mode}" for m, mode in methods) + " |")
+        lines.append("| --- " * (3 + len(methods)) + "|")
+        for name, b in baselines.items():
+            cells = []
+            for key in methods:
+                cell = b[key]
+                cells.append(f"error: {cell['error'][:40]}" if "error" in cell
+                             else f"{cell['ari']:.3f} / {cell['parts']} ({cell['seconds']:.0f}s)")
+            lines.append(f"| {name} | {rows[name]['auto']['ari']:.3f} | {rows[name]['k']['ari']:.3f} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
