@@ -57,7 +57,7 @@ class SegmentSettings:
     parts: int | None = None
     types: int | None = None
     max_parts: int = 24
-    min_fragment_share: float = 0.002
+    min_fragment_share: float = 0.005
     use_activations: bool = True
     use_creases: bool = True
     crease_angle: float = 0.1

@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.cli import main
+from engine.metrics import adjusted_rand
+from engine.protocol import decode
+
+
+def test_segment_finds_the_lollipop_parts_and_writes_the_folder(lollipop, segmented_lollipop):
+    _, vertices, faces, truth = lollipop
+    out = segmented_lollipop
+    labels = np.load(out / "vertex_labels.npy", allow_pickle=False)
+    assert labels.dtype == np.int32 and labels.shape == (len(vertices),)
+    assert adjusted_rand(truth, labels) >= 0.9
+    document = json.loads((out / "segmentation.json").read_text())
+    assert document["format_version"] == 1 and len(document["parts"]) == 2
+    assert sum(p["vertex_count"] for p in document["parts"]) == len(vertices)
+    assert np.load(out / "face_labels.npy").shape == (len(faces),)
+    for name in document["files"].values():
+        assert (out / name).is_file()
+    assert not list(out.parent.glob(".*partial*"))
+
+
+def test_recluster_reuses_the_model_with_another_count(lollipop, segmented_lollipop, tmp_path):
+    path = lollipop[0]
+    out = tmp_path / "three"
+    assert main(["segment", str(path), "-o", str(out), "--reuse", str(segmented_lollipop), "--parts", "3"]) == 0
+    document = json.loads((out / "segmentation.json").read_text())
+    assert len(document["parts"]) == 3
+    assert document["timings"]["fit"] < 1.0  # nothing was trained
+
+
+def test_reuse_on_another_mesh_is_refused(segmented_lollipop, tmp_path, unit_cube):
+    import trimesh
+
+    vertices, faces = unit_cube
+    path = tmp_path / "cube.obj"
+    trimesh.Trimesh(vertices, faces, process=False).export(path)
+    out = tmp_path / "out"
+    assert main(["segment", str(path), "-o", str(out), "--reuse", str(segmented_lollipop)]) == 2
+    assert not out.exists()
+
+
+def _run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "content, suffix",
+    [
+        (b"", ".obj"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", ".obj"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv nan 0 1\nf 1 2 3\nf 1 2 4\n", ".obj"),
+        (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nf 1 2 3\nf 2 4 3\n", ".obj"),
+        (b"hello", ".xyz"),
+    ],
+    ids=["empty", "three-vertices", "nan", "flat", "unknown-format"],
+)
+def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, content, suffix):
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    result = _run_cli("segment", str(path), "-o", str(out), "--quality", "fast", "--events")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    messages = [decode(line) for line in result.stdout.splitlines()]
+    assert messages[-1]["type"] == "ERROR" and messages[-1]["exit_code"] == 2
+    assert not out.exists()
+
+
+def test_out_of_range_indices_in_npz(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, vertices=np.eye(4, 3), faces=np.array([[0, 1, 9]]))
+    result = _run_cli("segment", str(path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2 and "indices" in result.stderr
+
+
+def test_huge_mesh_is_refused_before_any_work(tmp_path):
+    count = 1_000_001
+    vertices = np.random.default_rng(0).random((count + 2, 3))
+    faces = np.stack([np.arange(count), np.arange(count) + 1, np.arange(count) + 2], axis=1)
+    path = tmp_path / "huge.npz"
+    np.savez(path, vertices=vertices, faces=faces)
+    result = _run_cli("segment", str(path), "-o", str(tmp_path / "out"), "--quality", "fast")
+    assert result.returncode == 2 and "Decimate" in result.stderr
+
+
+def test_info_reports_torch_and_backends():
+    result = _run_cli("info")
+    info = json.loads(result.stdout)
+    assert info["device"] in ("cpu", "cuda", "mps") and info["sdf_backends"]
