@@ -34,6 +34,8 @@ def _segment_parser(sub) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
     p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
+    p.add_argument("--no-parts", action="store_true",
+                   help="skip per-part SDF meshes (accepted for the add-on; that stage is not built yet)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,11 +5,17 @@
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
    connected components of each cluster on the mesh, small fragments merged
    (``engine.instances``).
-3. Region merging: adjacent regions merge, most connected first, while the
-   mean edge weight along their boundary is above half the median edge
-   weight (auto: a boundary stays only where the cues say the surface is
-   cut), or until the requested part count remains.
-4. Types: parts grouped by a size- and pose-invariant shape signature.
+3. Region merging across weak cuts: adjacent regions merge, most connected
+   first, while the mean edge weight along their boundary is above half the
+   median edge weight: a boundary stays only where the cues say the surface
+   is cut.
+4. Convex merging: adjacent regions whose union is nearly convex (concavity
+   below CoACD's default 0.05 of the unit cube) are one part: a collar on a
+   baluster, a box face split by a spurious cut. With a part count given,
+   the most nearly convex pairs merge until that count remains; if the cuts
+   alone left fewer regions, merging restarts from the over-segmentation
+   and stops at the count.
+5. Types: parts grouped by a size- and pose-invariant shape signature.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .convexity import merge_nearly_convex
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .graph import concave_angles, unique_edges, vertex_areas
 from .instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
@@ -72,13 +79,16 @@ def segment_surface(
     """Parts and types of a welded surface (see module docstring)."""
     over = max(settings.max_parts, settings.parts or 0)
     clusters = cluster_embedding(graph.embedding, min(over, graph.embedding.vectors.shape[1]), seed)
-    regions = split_into_instances(clusters, graph.edges)
+    fragments = split_into_instances(clusters, graph.edges)
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
-    regions = merge_small_regions(regions, graph.edges, min_size)
-    if settings.parts is not None:
-        regions = merge_across_weak_cuts(regions, graph.edges, graph.weights, target=settings.parts)
+    fragments = merge_small_regions(fragments, graph.edges, min_size)
+    threshold = CUT_AFFINITY * float(np.median(graph.weights))
+    regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold)
+    if settings.parts is None:
+        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, threshold=settings.convex_concavity)
+    elif regions.max() + 1 >= settings.parts:
+        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, target=settings.parts)
     else:
-        threshold = CUT_AFFINITY * float(np.median(graph.weights))
-        regions = merge_across_weak_cuts(regions, graph.edges, graph.weights, threshold=threshold)
+        regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts)
     part_types, type_names = group_types(vertices, regions, settings.types)
     return Segmentation(part_labels=regions, part_types=part_types, type_names=type_names)

@@ -61,6 +61,7 @@ class SegmentSettings:
     use_activations: bool = True
     use_creases: bool = True
     crease_angle: float = 0.1
+    convex_concavity: float = 0.05
     feature_set: str = "all"
 
 
