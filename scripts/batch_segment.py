@@ -178,22 +178,28 @@ def render_preview(bpy, objects: list, path: Path) -> str:
     from mathutils import Vector
 
     scene = bpy.context.scene
+    bpy.context.view_layer.update()
     corners = [o.matrix_world @ Vector(c) for o in objects for c in o.bound_box]
     center = sum(corners, Vector()) / len(corners)
     radius = max((c - center).length for c in corners)
     camera = bpy.data.objects.new("PartSDF Preview", bpy.data.cameras.new("PartSDF Preview"))
     scene.collection.objects.link(camera)
     direction = Vector((1.0, -1.2, 0.8)).normalized()
-    camera.location = center + direction * radius / math.tan(camera.data.angle / 2) * 1.15
+    width, height = 1200, 900
+    half_fov = math.atan(math.tan(camera.data.angle / 2) * min(width, height) / max(width, height))
+    camera.location = center + direction * radius / math.sin(half_fov) * 1.05
     camera.rotation_euler = (-direction).to_track_quat("-Z", "Y").to_euler()
     scene.camera = camera
     for obj in scene.objects:  # the coloured source meshes, not the overlapping per-part meshes
         obj.hide_render = obj.type == "MESH" and obj.partsdf.source is not None
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("PartSDF Preview")
+        scene.world.color = (0.05, 0.05, 0.055)
     scene.render.engine = "BLENDER_WORKBENCH"
     scene.display.shading.light = "STUDIO"
     scene.display.shading.color_type = "MATERIAL"
     scene.display.shading.show_cavity = True
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 1200, 900, 100
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
     scene.render.image_settings.file_format = "PNG"
     scene.render.filepath = str(path)
     bpy.ops.render.render(write_still=True)
