@@ -12,7 +12,6 @@ import platform
 import resource
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 

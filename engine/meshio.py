@@ -46,7 +46,7 @@ class Normalisation:
         return points / self.scale + np.asarray(self.center)
 
     @classmethod
-    def fit(cls, vertices: np.ndarray) -> "Normalisation":
+    def fit(cls, vertices: np.ndarray) -> Normalisation:
         """Center the bounding box and scale its longest side to 1."""
         low, high = vertices.min(axis=0), vertices.max(axis=0)
         extent = float((high - low).max())

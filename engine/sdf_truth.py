@@ -12,7 +12,7 @@ Two backends, chosen by ``backend``:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

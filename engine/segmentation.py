@@ -10,7 +10,8 @@
    median edge weight: a boundary stays only where the cues say the surface
    is cut.
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
-   below CoACD's default 0.05 of the unit cube) are one part: a collar on a
+   below CoACD's default 0.05 of the unit cube, or twice the edge length on
+   coarse meshes) are one part: a collar on a
    baluster, a box face split by a spurious cut. With a part count given,
    the most nearly convex pairs merge until that count remains; if the cuts
    alone left fewer regions, merging restarts from the over-segmentation
@@ -24,13 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .convexity import merge_nearly_convex
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
+from .convexity import merge_nearly_convex
 from .graph import concave_angles, unique_edges, vertex_areas
 from .instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
 from .settings import SegmentSettings
 from .types import group_types
-
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
 
@@ -85,7 +85,10 @@ def segment_surface(
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold)
     if settings.parts is None:
-        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, threshold=settings.convex_concavity)
+        # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
+        spacing = float(np.median(np.linalg.norm(vertices[graph.edges[:, 0]] - vertices[graph.edges[:, 1]], axis=1)))
+        threshold = max(settings.convex_concavity, 2.0 * spacing)
+        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, threshold=threshold)
     elif regions.max() + 1 >= settings.parts:
         regions = merge_nearly_convex(regions, graph.edges, vertices, seed, target=settings.parts)
     else:

@@ -7,8 +7,8 @@ shape is a list of named parts (its SDF is the min over parts).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

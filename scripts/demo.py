@@ -27,8 +27,17 @@ def main() -> int:
     mesh_path = out / "railing.obj"
     vertices, faces, _ = shape_mesh(benchmark_shapes()["railing"])
     trimesh.Trimesh(vertices, faces, process=False).export(mesh_path)
-    command = [sys.executable, str(REPO / "scripts" / "batch_segment.py"), "--input", str(mesh_path),
-               "--output", str(out), "--quality", "balanced", "--preview"]
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "batch_segment.py"),
+        "--input",
+        str(mesh_path),
+        "--output",
+        str(out),
+        "--quality",
+        "balanced",
+        "--preview",
+    ]
     code = subprocess.call(command)
     report = out / "railing.json"
     if report.is_file():
