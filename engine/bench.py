@@ -18,7 +18,7 @@ import numpy as np
 from .metrics import adjusted_rand, class_agnostic_miou, parts_found
 from .pipeline import run
 from .probing import activations, feature_sets
-from .progress import BarReporter
+from .progress import BarReporter, Reporter
 from .segmentation import build_surface_graph, segment_surface
 from .settings import run_settings
 from .shapes import benchmark_shapes, loose_railing_mesh, shape_mesh
@@ -41,7 +41,9 @@ def benchmark_meshes(names: list[str] | None) -> dict[str, tuple[np.ndarray, np.
 
 
 def _scores(truth: np.ndarray, labels: np.ndarray) -> dict:
-    return {"ari": adjusted_rand(truth, labels), "miou": class_agnostic_miou(truth, labels), "parts": parts_found(labels)}
+    return {
+        "ari": adjusted_rand(truth, labels), "miou": class_agnostic_miou(truth, labels), "parts": parts_found(labels)
+    }
 
 
 def bench_shape(vertices, faces, truth, quality: str, threads: int) -> dict:
@@ -54,17 +56,18 @@ def bench_shape(vertices, faces, truth, quality: str, threads: int) -> dict:
     row = {"vertices": len(vertices), "truth_parts": k, "auto": _scores(truth, result.vertex_labels),
            "timings": dict(result.timings), "total": total, "classifier": result.classifier_accuracy}
 
+    k_settings = replace(settings, segment=replace(settings.segment, parts=k))
     started = time.perf_counter()
+    recluster = run(vertices, faces, k_settings, Reporter(), reuse=result.field)
+    row["recluster_seconds"] = time.perf_counter() - started
+    k_labels = recluster.vertex_labels
+
     unit = result.field.normalisation.to_unit(result.welded.vertices)
     layers = activations(result.field.model, unit, __import__("torch").device("cpu"))
     features = feature_sets(layers)[settings.segment.feature_set]
-    k_settings = replace(settings.segment, parts=k)
-    graph = build_surface_graph(unit, result.welded.faces, features, k_settings)
-    k_labels = segment_surface(unit, graph, k_settings, 0).part_labels[result.welded.input_to_welded]
-    row["recluster_seconds"] = time.perf_counter() - started
     row["k"] = _scores(truth, k_labels)
     for name, (use_activations, use_creases) in ABLATIONS.items():
-        ablation = replace(k_settings, use_activations=use_activations, use_creases=use_creases)
+        ablation = replace(k_settings.segment, use_activations=use_activations, use_creases=use_creases)
         graph = build_surface_graph(unit, result.welded.faces, features, ablation)
         labels = segment_surface(unit, graph, ablation, 0).part_labels[result.welded.input_to_welded]
         row[name] = _scores(truth, labels)
@@ -98,9 +101,11 @@ def run_bench(args: argparse.Namespace) -> int:
     rows, baselines = {}, {}
     for name, (vertices, faces, truth) in meshes.items():
         rows[name] = bench_shape(vertices, faces, truth, args.quality, args.threads)
-        if args.baselines:
+        rows[name]["peak_rss_gb"] = _peak_rss_gb()
+    if args.baselines:
+        for name, (vertices, faces, truth) in meshes.items():
             baselines[name] = bench_baselines(vertices, faces, truth)
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    peak_gb = _peak_rss_gb()
     command = "python -m engine bench " + " ".join(
         ([f"--shapes {' '.join(args.shapes)}"] if args.shapes else [])
         + [f"--quality {args.quality}", f"--threads {args.threads}"] + (["--baselines"] if args.baselines else [])
@@ -110,6 +115,11 @@ def run_bench(args: argparse.Namespace) -> int:
     args.output.write_text(text)
     print(text)
     return 0
+
+
+def _peak_rss_gb() -> float:
+    """Peak resident memory of this process so far (monotonic), in GB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def _mean(values) -> float:
@@ -123,7 +133,9 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
         "# Benchmarks",
         "",
         f"Measured {datetime.date.today().isoformat()} on {machine}, torch threads {threads}, CPU only.",
-        f"Command: `{command}`. Peak RSS of the whole run: {peak_gb:.2f} GB.",
+        f"Command: `{command}`. Peak RSS of the whole run (baselines included): {peak_gb:.2f} GB; the",
+        "per-shape column below is the process peak after our pipeline had run on that shape and the ones",
+        "before it (baselines run after all of ours).",
         "",
         "## Segmentation (ARI / mIoU / parts found vs true)",
         "",
@@ -150,13 +162,14 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
         )
     lines += ["", "*Published: best layer chosen per shape by ground truth (BENCHMARK.md); ours chooses nothing "
               "by ground truth.", "", "## Time per stage (seconds) and classifier", "",
-              "| shape | load | fit | probe | segment | total | re-cluster (k) | nearest-centroid surface acc. |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "| shape | load | fit | probe | segment | total | re-cluster (k, saved model) | peak RSS GB "
+              "| nearest-centroid surface acc. |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in rows.items():
         t = r["timings"]
         lines.append(
             f"| {name} | {t['load']:.2f} | {t['fit']:.1f} | {t['probe']:.2f} | {t['segment']:.2f} | {r['total']:.1f} "
-            f"| {r['recluster_seconds']:.2f} | {r['classifier']:.3f} |"
+            f"| {r['recluster_seconds']:.2f} | {r['peak_rss_gb']:.2f} | {r['classifier']:.3f} |"
         )
     if baselines:
         lines += ["", "## Baselines in the same run (ARI / parts found; seconds)", ""]

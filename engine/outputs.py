@@ -18,10 +18,12 @@ import numpy as np
 import torch
 
 from . import __version__
+from .clustering import SpectralEmbedding
 from .errors import BadInputError
 from .meshio import Normalisation
 from .model import SDFDecoder
 from .pipeline import FittedField, RunResult
+from .segmentation import SurfaceGraph
 from .settings import RunSettings, fit_settings_from_dict, to_dict
 
 FORMAT_VERSION = 1
@@ -31,6 +33,7 @@ FACE_LABELS = "face_labels.npy"
 COLORED_MESH = "segmented.ply"
 MODEL_WEIGHTS = "model.pt"
 MODEL_INFO = "model.json"
+SURFACE_GRAPH = "surface_graph.npz"
 
 
 def part_colors(count: int) -> np.ndarray:
@@ -92,6 +95,7 @@ def segmentation_document(
             "colored_mesh": COLORED_MESH,
             "model": MODEL_WEIGHTS,
             "model_info": MODEL_INFO,
+            "surface_graph": SURFACE_GRAPH,
         },
         "quality": {
             "classifier_surface_accuracy": result.classifier_accuracy,
@@ -146,7 +150,13 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
         "fit": to_dict(settings.fit),
         "normalisation": {"center": list(fitted.normalisation.center), "scale": fitted.normalisation.scale},
         "mesh_hash": fitted.mesh_hash,
+        "graph_key": fitted.graph_key,
     }
+    if fitted.graph is not None:
+        graph = fitted.graph
+        np.savez(folder / SURFACE_GRAPH, edges=graph.edges.astype(np.int32), weights=graph.weights,
+                 areas=graph.areas, values=graph.embedding.values,
+                 vectors=graph.embedding.vectors.astype(np.float32))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -162,4 +172,16 @@ def load_field(folder: Path) -> FittedField:
         raise BadInputError(f"cannot reuse the model in {folder}: {error}") from error
     model.eval()
     normalisation = Normalisation(center=tuple(info["normalisation"]["center"]), scale=info["normalisation"]["scale"])
-    return FittedField(model=model, normalisation=normalisation, mesh_hash=info["mesh_hash"])
+    return FittedField(model=model, normalisation=normalisation, mesh_hash=info["mesh_hash"],
+                       graph=_load_graph(folder / SURFACE_GRAPH), graph_key=info.get("graph_key", ""))
+
+
+def _load_graph(path: Path) -> SurfaceGraph | None:
+    """The cached surface graph of an output folder, or None when absent or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            embedding = SpectralEmbedding(values=data["values"], vectors=data["vectors"].astype(np.float64))
+            return SurfaceGraph(edges=data["edges"].astype(np.int64), weights=data["weights"],
+                                areas=data["areas"], embedding=embedding)
+    except (OSError, KeyError, ValueError):
+        return None

@@ -16,7 +16,7 @@ from .meshio import Normalisation, WeldedMesh, weld
 from .model import SDFDecoder
 from .probing import activations, feature_sets
 from .progress import Reporter
-from .segmentation import Segmentation, build_surface_graph, segment_surface
+from .segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
 from .settings import RunSettings
 
 MAX_FACES = {"fast": 1_000_000, "balanced": 1_000_000, "high": 2_000_000}
@@ -30,6 +30,8 @@ class FittedField:
     normalisation: Normalisation
     mesh_hash: str
     report: FitReport | None = None
+    graph: SurfaceGraph | None = None
+    graph_key: str = ""
 
 
 @dataclass
@@ -44,7 +46,7 @@ class RunResult:
     segmentation: Segmentation
     vertex_labels: np.ndarray
     face_labels: np.ndarray
-    classifier_accuracy: float
+    classifier_accuracy: float | None
     device: str
     threads: int
     timings: dict[str, float] = field(default_factory=dict)
@@ -101,16 +103,24 @@ def run(
     reporter.stage("probe")
     started = time.perf_counter()
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
-    layers = activations(fitted.model.to(device), unit_vertices, device)
-    features = feature_sets(layers)[settings.segment.feature_set]
+    key = graph_key(settings.segment)
+    cached = fitted.graph is not None and fitted.graph_key == key
+    if not cached:
+        layers = activations(fitted.model.to(device), unit_vertices, device)
+        features = feature_sets(layers)[settings.segment.feature_set]
     timings["probe"] = time.perf_counter() - started
 
     reporter.stage("segment")
     started = time.perf_counter()
-    graph = build_surface_graph(unit_vertices, welded.faces, features, settings.segment)
+    if not cached:
+        fitted.graph = build_surface_graph(unit_vertices, welded.faces, features, settings.segment)
+        fitted.graph_key = key
     reporter.progress(0.6)
-    segmentation = segment_surface(unit_vertices, graph, settings.segment, settings.seed)
-    accuracy = held_out_accuracy(np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed)
+    segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
+    # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
+    accuracy = None if cached else held_out_accuracy(
+        np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed
+    )
     timings["segment"] = time.perf_counter() - started
 
     vertex_labels = segmentation.part_labels[welded.input_to_welded].astype(np.int32)

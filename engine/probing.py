@@ -15,7 +15,7 @@ def activations(model: SDFDecoder, points: np.ndarray, device: torch.device, chu
     for start in range(0, len(points), chunk):
         batch = torch.from_numpy(np.ascontiguousarray(points[start:start + chunk], dtype=np.float32)).to(device)
         _, taps = model.forward_with_taps(batch)
-        for store, tap in zip(per_layer, taps):
+        for store, tap in zip(per_layer, taps, strict=True):
             store.append(tap.cpu().numpy())
     return [np.concatenate(store) for store in per_layer]
 

@@ -66,7 +66,8 @@ class BarReporter(Reporter):
         super().__init__()
         from tqdm import tqdm
 
-        self.bar = tqdm(total=1000, file=sys.stderr, unit="‰", bar_format="{desc:<8} {percentage:3.0f}%|{bar}| {elapsed}")
+        layout = "{desc:<8} {percentage:3.0f}%|{bar}| {elapsed}"
+        self.bar = tqdm(total=1000, file=sys.stderr, unit="‰", bar_format=layout)
 
     def stage(self, name: str) -> None:
         self.bar.set_description_str(name)

@@ -57,6 +57,12 @@ class Segmentation:
     type_names: tuple[str, ...]
 
 
+def graph_key(settings: SegmentSettings) -> str:
+    """The segment settings the surface graph depends on, as a string (cache key)."""
+    return (f"{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
+            f"{settings.crease_angle}|{max(settings.max_parts, settings.parts or 0)}")
+
+
 def build_surface_graph(
     vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, settings: SegmentSettings
 ) -> SurfaceGraph:
