@@ -7,7 +7,6 @@ next to the fitted model so that a re-cluster knows how the model was made.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,10 +115,6 @@ def to_dict(settings: Any) -> dict:
     return dataclasses.asdict(settings)
 
 
-def to_json(settings: Any) -> str:
-    return json.dumps(to_dict(settings), indent=2, sort_keys=True)
-
-
 def _build(cls, data: dict):
     """A flat dataclass from its dict (JSON lists become tuples; unknown keys are ignored)."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -128,14 +123,3 @@ def _build(cls, data: dict):
 
 def fit_settings_from_dict(data: dict) -> FitSettings:
     return _build(FitSettings, {**data, "model": _build(ModelSettings, data.get("model", {}))})
-
-
-def run_settings_from_dict(data: dict) -> RunSettings:
-    return RunSettings(
-        quality=data.get("quality", "balanced"),
-        fit=fit_settings_from_dict(data.get("fit", {})),
-        segment=_build(SegmentSettings, data.get("segment", {})),
-        seed=int(data.get("seed", 0)),
-        device=data.get("device", "auto"),
-        threads=data.get("threads"),
-    )
