@@ -28,6 +28,7 @@ PUBLISHED_ARI = {
     "tpipe": 0.380, "chair": 0.371, "table": 0.249, "barbell": 0.237,
 }
 ABLATIONS = {"activations only": (True, False), "creases only": (False, True)}
+NOTES_MARKER = "<!-- notes: kept when the benchmark is re-run -->"
 BASELINE_METHODS = ("components", "kmeans_xyz", "shape_diameter", "coacd")
 
 
@@ -111,6 +112,8 @@ def run_bench(args: argparse.Namespace) -> int:
         + [f"--quality {args.quality}", f"--threads {args.threads}"] + (["--baselines"] if args.baselines else [])
     )
     text = render_markdown(rows, baselines, args.quality, args.threads, peak_gb, command)
+    if args.output.is_file() and NOTES_MARKER in args.output.read_text():
+        text += "\n" + NOTES_MARKER + args.output.read_text().split(NOTES_MARKER, 1)[1]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(text)
