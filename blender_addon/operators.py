@@ -258,12 +258,9 @@ class PARTSDF_OT_cancel(bpy.types.Operator):
 classes = (PARTSDF_OT_discover_parts, PARTSDF_OT_cancel)
 
 
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
+register, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
 def unregister() -> None:
     abort_active()
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -92,11 +92,4 @@ class PARTSDF_PT_parts(bpy.types.Panel):
 classes = (PARTSDF_UL_parts, PARTSDF_PT_discover, PARTSDF_PT_parts)
 
 
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)

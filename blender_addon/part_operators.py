@@ -24,6 +24,18 @@ def _part_faces(obj, item):
     return bm, [f for f in bm.faces if f.material_index == slot]
 
 
+def _resolve(operator, context):
+    """(holder, part item, its part object if it is in the view layer); reports and gives item None if absent."""
+    holder, item = _part(context, operator.index)
+    if item is None:
+        operator.report({"ERROR"}, "No such part")
+        return holder, None, None
+    part_object = item.mesh_object
+    if part_object is not None and part_object.name not in context.view_layer.objects:
+        part_object = None
+    return holder, item, part_object
+
+
 def _enter_edit_mode(context, obj) -> None:
     for other in context.selected_objects:
         other.select_set(False)
@@ -43,13 +55,11 @@ class PARTSDF_OT_select_part(bpy.types.Operator):
     index: IntProperty(name="Index", default=0, min=0)
 
     def execute(self, context):
-        holder, item = _part(context, self.index)
+        holder, item, part_object = _resolve(self, context)
         if item is None:
-            self.report({"ERROR"}, "No such part")
             return {"CANCELLED"}
         holder.partsdf.active_index = self.index
-        part_object = item.mesh_object
-        if part_object is not None and part_object.name in context.view_layer.objects:
+        if part_object is not None:
             if holder.mode != "OBJECT":
                 bpy.ops.object.mode_set(mode="OBJECT")
             for other in context.selected_objects:
@@ -78,12 +88,10 @@ class PARTSDF_OT_toggle_part(bpy.types.Operator):
     index: IntProperty(name="Index", default=0, min=0)
 
     def execute(self, context):
-        holder, item = _part(context, self.index)
+        holder, item, part_object = _resolve(self, context)
         if item is None:
-            self.report({"ERROR"}, "No such part")
             return {"CANCELLED"}
-        part_object = item.mesh_object
-        if part_object is not None and part_object.name in context.view_layer.objects:
+        if part_object is not None:
             part_object.hide_set(not part_object.hide_get())
             return {"FINISHED"}
         _enter_edit_mode(context, holder)
@@ -98,11 +106,4 @@ class PARTSDF_OT_toggle_part(bpy.types.Operator):
 classes = (PARTSDF_OT_select_part, PARTSDF_OT_toggle_part)
 
 
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)

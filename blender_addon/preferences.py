@@ -144,11 +144,4 @@ class PARTSDF_OT_check_engine(bpy.types.Operator):
 classes = (PARTSDF_OT_check_engine, PARTSDF_AP_preferences)
 
 
-def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -75,9 +75,11 @@ class PARTSDF_PG_scene(bpy.types.PropertyGroup):
 classes = (PARTSDF_PG_run_settings, PARTSDF_PG_part, PARTSDF_PG_object_result, PARTSDF_PG_scene)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
 def register() -> None:
-    for cls in classes:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.partsdf = PointerProperty(type=PARTSDF_PG_scene)
     bpy.types.Object.partsdf = PointerProperty(type=PARTSDF_PG_object_result)
 
@@ -85,5 +87,4 @@ def register() -> None:
 def unregister() -> None:
     del bpy.types.Object.partsdf
     del bpy.types.Scene.partsdf
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

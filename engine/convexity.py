@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
+from .instances import boundary_pairs
+
 MAX_HULL_POINTS = 20000
 
 
@@ -59,9 +61,7 @@ def merge_nearly_convex(
     rng = np.random.default_rng(seed)
     cache: dict[tuple[int, int], float] = {}
     while len(np.unique(regions)) > target:
-        a, b = regions[edges[:, 0]], regions[edges[:, 1]]
-        cross = a != b
-        pairs = np.unique(np.sort(np.stack([a[cross], b[cross]], axis=1), axis=1), axis=0)
+        pairs, _ = boundary_pairs(regions, edges)
         if len(pairs) == 0:
             break
         scores = []

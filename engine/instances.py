@@ -67,22 +67,30 @@ def merge_across_weak_cuts(
     """
     regions = regions.copy()
     while regions.max() + 1 > target:
-        a, b = regions[edges[:, 0]], regions[edges[:, 1]]
-        cross = a != b
-        if not cross.any():
+        pairs, edge_pair = boundary_pairs(regions, edges)
+        if len(pairs) == 0:
             break
-        pair_low, pair_high = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-        count = regions.max() + 1
-        keys = pair_low * count + pair_high
-        unique_keys, inverse = np.unique(keys, return_inverse=True)
-        mean_weight = np.bincount(inverse, weights[cross]) / (np.bincount(inverse) + BOUNDARY_PRIOR_EDGES)
+        crossing = edge_pair >= 0
+        sums = np.bincount(edge_pair[crossing], weights[crossing], minlength=len(pairs))
+        counts = np.bincount(edge_pair[crossing], minlength=len(pairs))
+        mean_weight = sums / (counts + BOUNDARY_PRIOR_EDGES)
         best = int(np.argmax(mean_weight))
         if mean_weight[best] <= threshold:
             break
-        keep, drop = divmod(int(unique_keys[best]), count)
+        keep, drop = (int(x) for x in pairs[best])
         regions = _renumber(np.where(regions == drop, keep, regions))
     return regions
 
+
+def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjacent region pairs (p, 2) sorted low-high, and per edge (e,) the index of its pair or -1."""
+    a, b = regions[edges[:, 0]], regions[edges[:, 1]]
+    cross = a != b
+    keys = np.sort(np.stack([a[cross], b[cross]], axis=1), axis=1)
+    pairs, inverse = np.unique(keys, axis=0, return_inverse=True)
+    edge_pair = np.full(len(edges), -1, dtype=np.int64)
+    edge_pair[cross] = inverse.reshape(-1)
+    return pairs.reshape(-1, 2), edge_pair
 
 def _region_contacts(regions: np.ndarray, edges: np.ndarray, count: int) -> sp.csr_matrix:
     """(r, r) count of mesh edges between each pair of different regions."""

@@ -32,6 +32,8 @@ def test_recluster_reuses_the_model_with_another_count(lollipop, segmented_lolli
     document = json.loads((out / "segmentation.json").read_text())
     assert len(document["parts"]) == 3
     assert document["timings"]["fit"] < 1.0  # nothing was trained
+    # The saved surface graph was used: no activations were read, so the classifier was not re-scored.
+    assert document["quality"]["classifier_surface_accuracy"] is None
 
 
 def test_reuse_on_another_mesh_is_refused(segmented_lollipop, tmp_path, unit_cube):
