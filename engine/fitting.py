@@ -47,7 +47,7 @@ def fit_sdf(
     distance = signed_distance_function(vertices, faces, settings.sdf_backend)
     model = SDFDecoder(settings.model).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _cosine_with_warmup(settings.iterations))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, cosine_with_warmup(settings.iterations))
     generator = torch.Generator(device="cpu").manual_seed(seed)
 
     sdf_seconds = train_seconds = 0.0
@@ -100,7 +100,7 @@ def _loss(model: SDFDecoder, points: torch.Tensor, targets: torch.Tensor, settin
     return loss
 
 
-def _cosine_with_warmup(iterations: int, warmup: int = 20, floor: float = 0.02) -> Callable[[int], float]:
+def cosine_with_warmup(iterations: int, warmup: int = 20, floor: float = 0.02) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup

@@ -30,13 +30,14 @@ class PositionalEncoding(nn.Module):
 
 
 class SDFDecoder(nn.Module):
-    """MLP ``(n, 3) unit-cube points -> (n,) signed distance``.
+    """MLP ``(n, 3) unit-cube points -> (n,) signed distance``, or ``(n, outputs)`` with several outputs.
 
     Hidden layer ``skip_layer`` receives the encoding again, concatenated to
-    the previous layer's output (DeepSDF's skip connection).
+    the previous layer's output (DeepSDF's skip connection). With ``outputs``
+    above 1 each output channel is one part's SDF (see ``engine.part_fields``).
     """
 
-    def __init__(self, settings: ModelSettings):
+    def __init__(self, settings: ModelSettings, outputs: int = 1):
         super().__init__()
         if settings.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{settings.activation}'")
@@ -46,10 +47,11 @@ class SDFDecoder(nn.Module):
         sizes_in = [enc] + [width + (enc if i == settings.skip_layer else 0) for i in range(1, settings.hidden_layers)]
         self.hidden = nn.ModuleList(nn.Linear(size, width) for size in sizes_in)
         self.activation = ACTIVATIONS[settings.activation]()
-        self.output = nn.Linear(width, 1)
+        self.outputs = outputs
+        self.output = nn.Linear(width, outputs)
 
     def forward_with_taps(self, points: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Returns the SDF (n,) and one (n, width) activation tensor per hidden layer."""
+        """Returns the SDF (n,) or (n, outputs) and one (n, width) activation tensor per hidden layer."""
         encoded = self.encoding(points)
         x = encoded
         taps = []
@@ -58,7 +60,8 @@ class SDFDecoder(nn.Module):
                 x = torch.cat([x, encoded], dim=1)
             x = self.activation(layer(x))
             taps.append(x)
-        return self.output(x).squeeze(1), taps
+        output = self.output(x)
+        return (output.squeeze(1) if self.outputs == 1 else output), taps
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         return self.forward_with_taps(points)[0]

@@ -14,6 +14,8 @@ from .errors import BadInputError
 from .fitting import FitReport, fit_sdf
 from .meshio import Normalisation, WeldedMesh, weld
 from .model import SDFDecoder
+from .part_fields import PartFitReport, evaluate, fit_part_field
+from .part_meshes import PartMeshes, part_meshes
 from .probing import activations, feature_sets
 from .progress import Reporter
 from .segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
@@ -50,6 +52,19 @@ class RunResult:
     device: str
     threads: int
     timings: dict[str, float] = field(default_factory=dict)
+    parts: PartVolumes | None = None
+
+
+@dataclass
+class PartVolumes:
+    """The per-part SDFs (a decoder (n, 3) -> (n, parts) in unit-cube coordinates) and their meshes.
+
+    meshes are in unit-cube coordinates; empty for a part thinner than the grid.
+    """
+
+    field: SDFDecoder
+    meshes: PartMeshes
+    report: PartFitReport
 
 
 def mesh_hash(welded: WeldedMesh) -> str:
@@ -123,6 +138,10 @@ def run(
     )
     timings["segment"] = time.perf_counter() - started
 
+    volumes = None
+    if settings.part_field is not None:
+        volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, reporter, timings)
+
     vertex_labels = segmentation.part_labels[welded.input_to_welded].astype(np.int32)
     return RunResult(
         welded=welded,
@@ -134,7 +153,41 @@ def run(
         device=str(device),
         threads=threads,
         timings=timings,
+        parts=volumes,
     )
+
+
+def _part_volumes(
+    fitted: FittedField,
+    unit_vertices: np.ndarray,
+    faces: np.ndarray,
+    segmentation: Segmentation,
+    settings: RunSettings,
+    device,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> PartVolumes:
+    """Fit the per-part SDFs from the surface labels and mesh them (stage ``parts``)."""
+    reporter.stage("parts")
+    started = time.perf_counter()
+    part_settings = settings.part_field
+    model, report = fit_part_field(
+        fitted.model, unit_vertices, faces, segmentation.part_labels, settings.fit, part_settings,
+        settings.seed, device, progress=lambda fraction: reporter.progress(0.75 * fraction),
+    )
+    timings["part_fit"] = time.perf_counter() - started
+    started = time.perf_counter()
+    meshes = part_meshes(lambda points: evaluate(model, points, device), part_settings.mesh_resolution,
+                         part_settings.min_piece_share)
+    timings["part_mesh"] = time.perf_counter() - started
+    reporter.progress(1.0)
+    for part, ((_, part_faces), dropped) in enumerate(zip(meshes.parts, meshes.dropped_pieces, strict=True)):
+        if len(part_faces) == 0:
+            reporter.warn(f"part {part} is thinner than the {part_settings.mesh_resolution}^3 mesh grid; "
+                          "it gets no part mesh (raise the quality preset for finer grids)")
+        elif dropped:
+            reporter.warn(f"part {part}: {dropped} small stray piece(s) of its SDF were left out of its mesh")
+    return PartVolumes(field=model, meshes=meshes, report=report)
 
 
 def face_labels_from_vertices(vertex_labels: np.ndarray, faces: np.ndarray) -> np.ndarray:

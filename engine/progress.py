@@ -7,7 +7,7 @@ import sys
 
 from .protocol import EventWriter
 
-STAGE_WEIGHTS = {"load": 0.02, "fit": 0.78, "probe": 0.03, "segment": 0.12, "write": 0.05}
+STAGE_WEIGHTS = {"load": 0.02, "fit": 0.55, "probe": 0.02, "segment": 0.08, "parts": 0.3, "write": 0.03}
 
 log = logging.getLogger("engine")
 

@@ -55,7 +55,8 @@ import numpy as np
 
 from .errors import BadInputError, MissingDependencyError
 from .sdf_truth import available_backends, signed_distance_function
-from .shapes import benchmark_shapes, mesh_from_sdf
+from .marching import mesh_from_sdf
+from .shapes import benchmark_shapes
 
 SURFACE_BAND = 0.005
 HOLE_ZONE_RADII = 1.5

@@ -65,10 +65,37 @@ class SegmentSettings:
 
 
 @dataclass(frozen=True)
+class PartFieldSettings:
+    """How the per-part SDFs (one network channel per part) are fitted and meshed.
+
+    The network starts from the fitted global decoder and is fine-tuned for
+    ``iterations`` steps on ``pool_size`` points, of which ``interior_fraction``
+    are extra points uniform in the mesh's bounding box (where the cuts between
+    parts lie). Surface labels get ``smoothing_rounds`` of majority vote and
+    ``surface_samples`` extra area-uniform labelled points before they decide
+    ownership. Parts overlap by ``cut_overlap`` at their cuts; within ``junction_margin`` beyond its cut a part may run on under
+    its neighbour (see ``engine.part_fields.part_target_bounds``). Meshes come from a ``mesh_resolution``^3 grid over the unit cube.
+    """
+
+    iterations: int = 300
+    batch_size: int = 8192
+    learning_rate: float = 1e-3
+    pool_size: int = 200_000
+    interior_fraction: float = 0.25
+    surface_samples: int = 100_000
+    smoothing_rounds: int = 2
+    cut_overlap: float = 0.01
+    junction_margin: float = 0.03
+    mesh_resolution: int = 160
+    min_piece_share: float = 0.05
+
+
+@dataclass(frozen=True)
 class RunSettings:
     quality: str = "balanced"
     fit: FitSettings = field(default_factory=FitSettings)
     segment: SegmentSettings = field(default_factory=SegmentSettings)
+    part_field: PartFieldSettings | None = field(default_factory=PartFieldSettings)
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
@@ -85,6 +112,15 @@ def preset(quality: str) -> FitSettings:
     raise BadInputError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
 
 
+def part_field_preset(quality: str) -> PartFieldSettings:
+    """Per-part SDF settings of a quality preset."""
+    if quality == "fast":
+        return PartFieldSettings(iterations=150, mesh_resolution=128)
+    if quality == "high":
+        return PartFieldSettings(iterations=600, pool_size=400_000, mesh_resolution=224)
+    return PartFieldSettings()
+
+
 def run_settings(
     quality: str = "balanced",
     parts: int | None = None,
@@ -92,6 +128,7 @@ def run_settings(
     seed: int = 0,
     device: str = "auto",
     threads: int | None = None,
+    part_meshes: bool = True,
 ) -> RunSettings:
     """Settings for a run, validated; raises BadInputError on bad values."""
     if device not in DEVICES:
@@ -105,6 +142,7 @@ def run_settings(
         quality=quality,
         fit=preset(quality),
         segment=SegmentSettings(parts=parts, types=types),
+        part_field=part_field_preset(quality) if part_meshes else None,
         seed=seed,
         device=device,
         threads=threads,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .marching import mesh_from_sdf
+
 SDF = Callable[[np.ndarray], np.ndarray]
 
 
@@ -160,47 +162,6 @@ def benchmark_shapes() -> dict[str, Shape]:
         Shape("railing", tuple(_railing_parts()), mesh_resolution=256),
     ]
     return {shape.name: shape for shape in shapes}
-
-
-def sample_grid(sdf: SDF, axis: np.ndarray, coarse_step: int = 4) -> np.ndarray:
-    """Values of ``sdf`` on the grid ``axis^3`` (r, r, r), exact near the surface.
-
-    A coarse grid (every ``coarse_step``-th node) is evaluated first; a fine node
-    is evaluated exactly only where its nearest coarse node lies closer to the
-    surface than the Lipschitz bound allows to decide the sign, elsewhere the
-    coarse value stands in (right sign, far from the zero set, unused by
-    marching cubes).
-    """
-    r = len(axis)
-    spacing = axis[1] - axis[0]
-    nearest = np.minimum(np.rint(np.arange(r) / coarse_step).astype(int) * coarse_step, r - 1)
-    coarse_index = np.unique(nearest)
-    coarse_axis = axis[coarse_index]
-    coarse = np.stack(np.meshgrid(coarse_axis, coarse_axis, coarse_axis, indexing="ij"), -1)
-    coarse_values = sdf(coarse.reshape(-1, 3)).reshape((len(coarse_index),) * 3)
-    lookup = np.searchsorted(coarse_index, nearest)
-    values = coarse_values[np.ix_(lookup, lookup, lookup)]
-    margin = spacing * np.sqrt(3.0) * (coarse_step / 2.0 + 1.0)
-    near = np.nonzero(np.abs(values) <= margin)
-    points = np.stack([axis[near[0]], axis[near[1]], axis[near[2]]], axis=1)
-    values[near] = sdf(points)
-    return values
-
-
-def mesh_from_sdf(sdf: SDF, resolution: int, bound: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes of ``sdf`` over ``[-bound, bound]^3``.
-
-    Returns vertices (n, 3) float64 and faces (m, 3) int64, welded and with
-    outward-facing triangles.
-    """
-    from skimage.measure import marching_cubes
-
-    axis = np.linspace(-bound, bound, resolution)
-    values = sample_grid(sdf, axis)
-    spacing = (axis[1] - axis[0],) * 3
-    vertices, faces, _, _ = marching_cubes(values, level=0.0, spacing=spacing)
-    vertices = vertices - bound
-    return vertices.astype(np.float64), np.ascontiguousarray(faces, dtype=np.int64)
 
 
 def shape_mesh(shape: Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from engine.shapes import benchmark_shapes, mesh_from_sdf
+from engine.marching import mesh_from_sdf
+from engine.shapes import benchmark_shapes
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ import pytest
 from engine import baselines
 from engine.errors import BadInputError
 from engine.metrics import adjusted_rand
-from engine.shapes import benchmark_shapes, mesh_from_sdf
+from engine.marching import mesh_from_sdf
+from engine.shapes import benchmark_shapes
 
 HAS_COACD = importlib.util.find_spec("coacd") is not None
 HAS_PYMESHLAB = importlib.util.find_spec("pymeshlab") is not None
