@@ -149,7 +149,9 @@ def bench_part_volumes(
                 lambda u: evaluate(result.field.model, u, device)[:, 0])),
         }
     row = {"rows": rows, "chamfer": chamfer, "junction_normals": normals, "junction_points": len(junction),
-           "interior_points": len(points), "truth_fit_seconds": truth_fit_seconds,
+           "interior_points": len(points), "interior_points_drawn": VOLUME_POINTS, "true_parts": parts,
+           "truth_fit_seconds": truth_fit_seconds, "part_fit_seconds": result.timings["part_fit"],
+           "part_mesh_seconds": result.timings["part_mesh"],
            "part_meshes_empty": sum(len(f) == 0 for _, f in result.parts.meshes.parts)}
     if coacd:
         row["coacd"] = coacd_row(vertices, faces, points, true_owner, truth, truth_surface, rng)

@@ -35,7 +35,7 @@ def _segment_parser(sub) -> None:
     p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
     p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
     p.add_argument("--no-parts", action="store_true",
-                   help="skip per-part SDF meshes (accepted for the add-on; that stage is not built yet)")
+                   help="skip the per-part SDFs and their meshes (parts/*.obj, union.obj)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +111,8 @@ def _segment(args: argparse.Namespace) -> int:
         from .progress import BarReporter, EventReporter
         from .settings import run_settings
 
-        settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, args.threads)
+        settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, args.threads,
+                                part_meshes=not args.no_parts)
         reporter = EventReporter(writer) if writer else BarReporter()
         try:
             vertices, faces = load_mesh(args.mesh)
@@ -142,6 +143,9 @@ def _segment(args: argparse.Namespace) -> int:
 def _print_table(document: dict) -> None:
     print(f"{len(document['parts'])} parts, {len(document['types'])} types -> {document['files']['colored_mesh']}")
     for part in document["parts"]:
-        print(f"  {part['id']:3d}  {part['name']:<12} {part['type_name']:<8} {part['vertex_count']:>8} vertices")
+        mesh = f"  {part['mesh']}" if part.get("mesh") else ""
+        print(f"  {part['id']:3d}  {part['name']:<12} {part['type_name']:<8} {part['vertex_count']:>8} vertices{mesh}")
+    if "union_mesh" in document["files"]:
+        print(f"  union of the part SDFs: {document['files']['union_mesh']}")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in document["timings"].items())
     print(f"  time: {timings}")

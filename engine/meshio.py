@@ -147,3 +147,11 @@ def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e
     if not keep.any():
         raise BadInputError("every face is degenerate (zero area) after welding")
     return WeldedMesh(vertices=vertices[first], faces=welded_faces[keep], input_to_welded=inverse)
+
+
+def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None:
+    """A plain OBJ (``v`` and ``f`` lines, 1-based) of vertices (n, 3) float and triangles (m, 3) int."""
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write("# PartSDF part mesh\n")
+        np.savetxt(stream, np.asarray(vertices, dtype=np.float64), fmt="v %.7g %.7g %.7g")
+        np.savetxt(stream, np.asarray(faces, dtype=np.int64) + 1, fmt="f %d %d %d")

@@ -20,8 +20,9 @@ import torch
 from . import __version__
 from .clustering import SpectralEmbedding
 from .errors import BadInputError
-from .meshio import Normalisation
+from .meshio import Normalisation, write_obj
 from .model import SDFDecoder
+from .part_meshes import is_watertight, mesh_volume
 from .pipeline import FittedField, RunResult
 from .segmentation import SurfaceGraph
 from .settings import RunSettings, fit_settings_from_dict, to_dict
@@ -34,6 +35,9 @@ COLORED_MESH = "segmented.ply"
 MODEL_WEIGHTS = "model.pt"
 MODEL_INFO = "model.json"
 SURFACE_GRAPH = "surface_graph.npz"
+PART_FIELD_WEIGHTS = "part_field.pt"
+PART_MESH_FOLDER = "parts"
+UNION_MESH = "union.obj"
 
 
 def part_colors(count: int) -> np.ndarray:
@@ -72,6 +76,7 @@ def segmentation_document(
             "face_count": int((result.face_labels == part).sum()),
             "color": [round(float(c), 4) for c in colors[part]],
             "bbox": [points.min(axis=0).tolist(), points.max(axis=0).tolist()] if len(points) else None,
+            **_part_mesh_entry(result, part, seg.type_names[part_type]),
         })
     report = result.field.report
     return {
@@ -96,13 +101,43 @@ def segmentation_document(
             "model": MODEL_WEIGHTS,
             "model_info": MODEL_INFO,
             "surface_graph": SURFACE_GRAPH,
+            **({"union_mesh": UNION_MESH, "part_field": PART_FIELD_WEIGHTS} if result.parts else {}),
         },
         "quality": {
             "classifier_surface_accuracy": result.classifier_accuracy,
             "fit_loss": report.final_loss if report else None,
+            "part_fit_loss": result.parts.report.final_loss if result.parts else None,
         },
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
+
+
+def part_mesh_name(part: int, type_name: str) -> str:
+    return f"{PART_MESH_FOLDER}/{part:02d}_{type_name.lower()}.obj"
+
+
+def _part_mesh_entry(result: RunResult, part: int, type_name: str) -> dict:
+    """The part's mesh file, watertightness and enclosed volume (input units), when it has a mesh."""
+    if result.parts is None:
+        return {}
+    vertices, faces = result.parts.meshes.parts[part]
+    if len(faces) == 0:
+        return {"mesh": None}
+    scale = result.field.normalisation.scale
+    return {"mesh": part_mesh_name(part, type_name), "mesh_watertight": is_watertight(faces),
+            "mesh_volume": mesh_volume(vertices, faces) / scale**3}
+
+
+def _write_part_meshes(folder: Path, result: RunResult) -> None:
+    from_unit = result.field.normalisation.from_unit
+    (folder / PART_MESH_FOLDER).mkdir()
+    seg = result.segmentation
+    for part, (vertices, faces) in enumerate(result.parts.meshes.parts):
+        if len(faces):
+            write_obj(folder / part_mesh_name(part, seg.type_names[seg.part_types[part]]), from_unit(vertices), faces)
+    union_vertices, union_faces = result.parts.meshes.union
+    write_obj(folder / UNION_MESH, from_unit(union_vertices), union_faces)
+    torch.save(result.parts.field.state_dict(), folder / PART_FIELD_WEIGHTS)
 
 
 def write_output(
@@ -122,6 +157,8 @@ def write_output(
         mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colors, process=False)
         mesh.export(staging / COLORED_MESH)
         save_field(staging, result.field, settings)
+        if result.parts is not None:
+            _write_part_meshes(staging, result)
         (staging / SEGMENTATION).write_text(json.dumps(document, indent=2))
         _replace_folder(staging, out)
     except BaseException:

@@ -92,8 +92,10 @@ class SurfaceOwnership:
 def cell_distances(part_distances: np.ndarray) -> np.ndarray:
     """(n, parts) float: half the gap between a part's surface distance and the nearest other part's.
 
-    Negative inside the part's Voronoi cell, zero on the cut between cells, and
-    for two point sets the exact distance to their bisector.
+    Negative inside the part's Voronoi cell and zero on the cut between cells;
+    its magnitude never exceeds the distance to the cut (triangle inequality),
+    and equals it on the segment between two nearest points, so it is a
+    conservative signed distance like a sphere-tracing bound.
     """
     if part_distances.shape[1] == 1:
         return np.full(part_distances.shape, -np.inf)

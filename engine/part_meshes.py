@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from .marching import grid_mesh, sample_grid
 
 UNIT_BOUND = 0.55  # the unit cube [-0.5, 0.5]^3 plus a margin

@@ -54,8 +54,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BadInputError, MissingDependencyError
-from .sdf_truth import available_backends, signed_distance_function
 from .marching import mesh_from_sdf
+from .sdf_truth import available_backends, signed_distance_function
 from .shapes import benchmark_shapes
 
 SURFACE_BAND = 0.005

@@ -73,11 +73,14 @@ class PartFieldSettings:
     are extra points uniform in the mesh's bounding box (where the cuts between
     parts lie). Surface labels get ``smoothing_rounds`` of majority vote and
     ``surface_samples`` extra area-uniform labelled points before they decide
-    ownership. Parts overlap by ``cut_overlap`` at their cuts; within ``junction_margin`` beyond its cut a part may run on under
-    its neighbour (see ``engine.part_fields.part_target_bounds``). Meshes come from a ``mesh_resolution``^3 grid over the unit cube.
+    ownership. Parts overlap by ``cut_overlap`` at their cuts; within
+    ``junction_margin`` beyond its cut a part may run on under its neighbour
+    (see ``engine.part_fields.part_target_bounds``). Meshes come from a
+    ``mesh_resolution``^3 grid over the unit cube; stray inside pieces below
+    ``min_piece_share`` of a part's largest piece are dropped.
     """
 
-    iterations: int = 300
+    iterations: int = 500
     batch_size: int = 8192
     learning_rate: float = 1e-3
     pool_size: int = 200_000
@@ -115,9 +118,9 @@ def preset(quality: str) -> FitSettings:
 def part_field_preset(quality: str) -> PartFieldSettings:
     """Per-part SDF settings of a quality preset."""
     if quality == "fast":
-        return PartFieldSettings(iterations=150, mesh_resolution=128)
+        return PartFieldSettings(iterations=250, mesh_resolution=128)
     if quality == "high":
-        return PartFieldSettings(iterations=600, pool_size=400_000, mesh_resolution=224)
+        return PartFieldSettings(iterations=1000, pool_size=400_000, mesh_resolution=224)
     return PartFieldSettings()
 
 

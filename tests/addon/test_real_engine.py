@@ -36,11 +36,14 @@ def test_discover_parts_on_a_lollipop(two_parts, prefs):
     assert len(obj.data.materials) == 2 and "PartSDF Parts" in obj.data.color_attributes
     assert obj["partsdf_engine_version"] and obj["partsdf_engine_version"] != "fake-1"
     part_objects = [p.mesh_object for p in obj.partsdf.parts if p.mesh_object is not None]
-    if part_objects:
-        collection = bpy.data.collections[f"{obj.name} parts"]
-        assert set(collection.objects) == set(part_objects)
-        for part_object in part_objects:
-            assert len(part_object.data.polygons) > 0
+    assert len(part_objects) == 2, "the real engine writes one closed mesh per part"
+    collection = bpy.data.collections[f"{obj.name} parts"]
+    assert set(collection.objects) == set(part_objects)
+    low, high = np.min([v.co for v in obj.data.vertices], axis=0), np.max([v.co for v in obj.data.vertices], axis=0)
+    for part_object in part_objects:
+        corners = np.array([v.co for v in part_object.data.vertices])
+        assert len(part_object.data.polygons) > 100
+        assert (corners.min(axis=0) > low - 0.05).all() and (corners.max(axis=0) < high + 0.05).all()
     assert job_folders(prefs) == []
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from engine import baselines
 from engine.errors import BadInputError
-from engine.metrics import adjusted_rand
 from engine.marching import mesh_from_sdf
+from engine.metrics import adjusted_rand
 from engine.shapes import benchmark_shapes
 
 HAS_COACD = importlib.util.find_spec("coacd") is not None

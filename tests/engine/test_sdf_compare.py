@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from engine import sdf_compare
-from engine.sdf_truth import available_backends
 from engine.marching import mesh_from_sdf
+from engine.sdf_truth import available_backends
 from engine.shapes import benchmark_shapes
 
 pytestmark = pytest.mark.skipif(not available_backends(), reason="no SDF backend installed (pip install libigl)")
