@@ -80,9 +80,9 @@ class PartFieldSettings:
     ``min_piece_share`` of a part's largest piece are dropped.
     """
 
-    iterations: int = 500
+    iterations: int = 800
     batch_size: int = 8192
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     pool_size: int = 200_000
     interior_fraction: float = 0.25
     surface_samples: int = 100_000
@@ -118,9 +118,9 @@ def preset(quality: str) -> FitSettings:
 def part_field_preset(quality: str) -> PartFieldSettings:
     """Per-part SDF settings of a quality preset."""
     if quality == "fast":
-        return PartFieldSettings(iterations=250, mesh_resolution=128)
+        return PartFieldSettings(iterations=400, mesh_resolution=128)
     if quality == "high":
-        return PartFieldSettings(iterations=1000, pool_size=400_000, mesh_resolution=224)
+        return PartFieldSettings(iterations=1600, pool_size=400_000, mesh_resolution=224)
     return PartFieldSettings()
 
 
