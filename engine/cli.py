@@ -33,6 +33,9 @@ def _segment_parser(sub) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
+    p.add_argument("--labels", type=Path,
+                   help="an .npy of int part ids, one per vertex: skip clustering and build these parts "
+                        "(with --reuse: no training of the global field)")
     p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
     p.add_argument("--no-parts", action="store_true",
                    help="skip the per-part SDFs and their meshes (parts/*.obj, union.obj)")
@@ -105,7 +108,7 @@ def _segment(args: argparse.Namespace) -> int:
         return code
 
     try:
-        from .meshio import load_mesh
+        from .meshio import load_labels, load_mesh
         from .outputs import load_field, write_output
         from .pipeline import run
         from .progress import BarReporter, EventReporter
@@ -117,7 +120,8 @@ def _segment(args: argparse.Namespace) -> int:
         try:
             vertices, faces = load_mesh(args.mesh)
             reuse = load_field(args.reuse) if args.reuse else None
-            result = run(vertices, faces, settings, reporter, reuse=reuse)
+            labels = load_labels(args.labels) if args.labels else None
+            result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels)
             reporter.stage("write")
             document = write_output(args.out, result, settings, vertices, faces, str(args.mesh))
             reporter.progress(1.0)

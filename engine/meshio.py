@@ -155,3 +155,14 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None
         stream.write("# PartSDF part mesh\n")
         np.savetxt(stream, np.asarray(vertices, dtype=np.float64), fmt="v %.7g %.7g %.7g")
         np.savetxt(stream, np.asarray(faces, dtype=np.int64) + 1, fmt="f %d %d %d")
+
+
+def load_labels(path: str | Path) -> np.ndarray:
+    """(n,) int64 part ids from an ``.npy`` file (no pickles)."""
+    try:
+        labels = np.load(Path(path), allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise BadInputError(f"cannot read labels {path}: {error}") from error
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise BadInputError(f"labels in {path} must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    return labels.astype(np.int64)

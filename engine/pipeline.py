@@ -20,6 +20,7 @@ from .probing import activations, feature_sets
 from .progress import Reporter
 from .segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
 from .settings import RunSettings
+from .types import group_types
 
 MAX_FACES = {"fast": 1_000_000, "balanced": 1_000_000, "high": 2_000_000}
 
@@ -81,8 +82,13 @@ def run(
     settings: RunSettings,
     reporter: Reporter,
     reuse: FittedField | None = None,
+    labels: np.ndarray | None = None,
 ) -> RunResult:
-    """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh."""
+    """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh.
+
+    ``labels``: (n,) int part ids per input vertex, given instead of clustering
+    (an edited segmentation); they are renumbered 0..k-1 in increasing order.
+    """
     limit = MAX_FACES.get(settings.quality, 1_000_000)
     if len(faces) > limit:
         raise BadInputError(
@@ -97,6 +103,7 @@ def run(
     started = time.perf_counter()
     welded = weld(vertices, faces)
     digest = mesh_hash(welded)
+    given_labels = None if labels is None else welded_labels(labels, welded)
     timings["load"] = time.perf_counter() - started
 
     reporter.stage("fit")
@@ -115,28 +122,15 @@ def run(
         fitted = FittedField(model=model, normalisation=normalisation, mesh_hash=digest, report=report)
     timings["fit"] = time.perf_counter() - started
 
-    reporter.stage("probe")
-    started = time.perf_counter()
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
-    key = graph_key(settings.segment)
-    cached = fitted.graph is not None and fitted.graph_key == key
-    if not cached:
-        layers = activations(fitted.model.to(device), unit_vertices, device)
-        features = feature_sets(layers)[settings.segment.feature_set]
-    timings["probe"] = time.perf_counter() - started
-
-    reporter.stage("segment")
-    started = time.perf_counter()
-    if not cached:
-        fitted.graph = build_surface_graph(unit_vertices, welded.faces, features, settings.segment)
-        fitted.graph_key = key
-    reporter.progress(0.6)
-    segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
-    # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
-    accuracy = None if cached else held_out_accuracy(
-        np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed
-    )
-    timings["segment"] = time.perf_counter() - started
+    if given_labels is None:
+        segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, reporter, timings)
+    else:
+        reporter.stage("segment")
+        started = time.perf_counter()
+        part_types, type_names = group_types(unit_vertices, given_labels, settings.segment.types)
+        segmentation, accuracy = Segmentation(given_labels, part_types, type_names), None
+        timings["segment"] = time.perf_counter() - started
 
     volumes = None
     if settings.part_field is not None:
@@ -155,6 +149,62 @@ def run(
         timings=timings,
         parts=volumes,
     )
+
+
+def _cluster(
+    fitted: FittedField,
+    unit_vertices: np.ndarray,
+    faces: np.ndarray,
+    settings: RunSettings,
+    device,
+    reporter: Reporter,
+    timings: dict[str, float],
+) -> tuple[Segmentation, float | None]:
+    """Probe and segment (stages ``probe`` and ``segment``), reusing the field's cached surface graph."""
+    reporter.stage("probe")
+    started = time.perf_counter()
+    key = graph_key(settings.segment)
+    cached = fitted.graph is not None and fitted.graph_key == key
+    if not cached:
+        layers = activations(fitted.model.to(device), unit_vertices, device)
+        features = feature_sets(layers)[settings.segment.feature_set]
+    timings["probe"] = time.perf_counter() - started
+
+    reporter.stage("segment")
+    started = time.perf_counter()
+    if not cached:
+        fitted.graph = build_surface_graph(unit_vertices, faces, features, settings.segment)
+        fitted.graph_key = key
+    reporter.progress(0.6)
+    segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
+    # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
+    accuracy = None if cached else held_out_accuracy(
+        np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed
+    )
+    timings["segment"] = time.perf_counter() - started
+    return segmentation, accuracy
+
+
+def welded_labels(labels: np.ndarray, welded: WeldedMesh) -> np.ndarray:
+    """(u,) int64 labels 0..k-1 on the welded vertices from (n,) given labels on the input vertices.
+
+    Input vertices welded together must agree; the ids are renumbered in increasing order.
+    """
+    labels = np.asarray(labels)
+    count = len(welded.input_to_welded)
+    if labels.shape != (count,) or labels.dtype.kind not in "iu":
+        raise BadInputError(f"labels must be {count} integers (one per vertex), got shape {labels.shape} "
+                            f"of {labels.dtype}")
+    if labels.min() < 0:
+        raise BadInputError("labels must not be negative")
+    ids, dense = np.unique(labels, return_inverse=True)
+    result = np.full(len(welded.vertices), -1, dtype=np.int64)
+    result[welded.input_to_welded] = dense
+    if np.any(result[welded.input_to_welded] != dense):
+        raise BadInputError("vertices at the same position carry different labels; give them one part")
+    if np.any(result < 0):
+        raise BadInputError("some welded vertices got no label")
+    return result
 
 
 def _part_volumes(

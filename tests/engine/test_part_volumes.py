@@ -131,3 +131,27 @@ def test_a_tiny_part_gets_a_closed_mesh_or_none_never_a_crash(lollipop):
     assert len(meshes.parts) == 3
     for _, part_faces in meshes.parts:
         assert len(part_faces) == 0 or is_watertight(part_faces)
+
+
+def test_given_labels_skip_clustering_and_build_those_parts(segmented_lollipop, lollipop, tmp_path):
+    path, _, _, truth = lollipop
+    labels = tmp_path / "edited.npy"
+    np.save(labels, truth * 5 + 3)  # any non-negative ids; renumbered in increasing order
+    out = tmp_path / "from_labels"
+    code = main(["segment", str(path), "-o", str(out), "--quality", "fast", "--threads", "2",
+                 "--reuse", str(segmented_lollipop), "--labels", str(labels)])
+    assert code == 0
+    document = json.loads((out / "segmentation.json").read_text())
+    assert "probe" not in document["timings"] and document["timings"]["fit"] < 1.0
+    np.testing.assert_array_equal(np.load(out / "vertex_labels.npy"), truth)
+    assert [bool(p["mesh"]) for p in document["parts"]] == [True, True]
+
+
+@pytest.mark.parametrize("bad", [np.zeros(5, dtype=np.int64), np.full(10, 1.5), "negative"])
+def test_bad_labels_are_refused_with_exit_2(lollipop, tmp_path, bad, capsys):
+    path, vertices, _, _ = lollipop
+    labels = tmp_path / "bad.npy"
+    np.save(labels, np.full(len(vertices), -1) if isinstance(bad, str) else bad)
+    code = main(["segment", str(path), "-o", str(tmp_path / "out"), "--quality", "fast", "--labels", str(labels)])
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "labels" in capsys.readouterr().err

@@ -1,0 +1,94 @@
+"""Render an engine output folder's per-part meshes, pulled apart, to a PNG (Workbench).
+
+    python scripts/render_parts.py OUT_FOLDER IMAGE.png [--explode 0.35]
+    blender -b --factory-startup --python scripts/render_parts.py -- OUT_FOLDER IMAGE.png
+
+Each part mesh (``parts/*.obj`` listed in ``segmentation.json``) is moved away
+from the shape's centre by ``explode`` times its own offset, so the cut faces
+where parts meet are visible; parts keep the colours of the segmentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    if "--" in argv:
+        argv = argv[argv.index("--") + 1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="output folder of `python -m engine segment`")
+    parser.add_argument("image", type=Path, help="PNG to write")
+    parser.add_argument("--explode", type=float, default=0.35, help="how far parts move apart (0: assembled)")
+    return parser.parse_args(argv)
+
+
+def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (n, 3) in Blender's Z-up frame and triangles (m, 3) of the engine's plain OBJ files."""
+    vertices, faces = [], []
+    for line in path.read_text().splitlines():
+        if line.startswith("v "):
+            x, y, z = (float(value) for value in line.split()[1:4])
+            vertices.append([x, -z, y])  # OBJ is Y-up, Blender Z-up (as Blender's OBJ importer does)
+        elif line.startswith("f "):
+            faces.append([int(token.split("/")[0]) - 1 for token in line.split()[1:4]])
+    return np.asarray(vertices), np.asarray(faces, dtype=np.int64)
+
+
+def main(argv: list[str]) -> int:
+    import bpy
+    from mathutils import Vector
+
+    args = parse_args(argv)
+    document = json.loads((args.folder / "segmentation.json").read_text())
+    parts = [p for p in document["parts"] if p.get("mesh")]
+    if not parts:
+        print(f"error: {args.folder} has no part meshes (was it segmented with --no-parts?)", file=sys.stderr)
+        return 2
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    meshes = {p["id"]: read_obj(args.folder / p["mesh"]) for p in parts}
+    centre = np.concatenate([v for v, _ in meshes.values()]).mean(axis=0)
+    for part in parts:
+        vertices, faces = meshes[part["id"]]
+        offset = (vertices.mean(axis=0) - centre) * args.explode
+        mesh = bpy.data.meshes.new(part["name"])
+        mesh.from_pydata((vertices + offset).tolist(), [], faces.tolist())
+        material = bpy.data.materials.new(part["name"])
+        material.diffuse_color = (*part["color"], 1.0)
+        mesh.materials.append(material)
+        scene.collection.objects.link(bpy.data.objects.new(part["name"], mesh))
+    bpy.context.view_layer.update()
+    corners = [o.matrix_world @ Vector(c) for o in scene.objects for c in o.bound_box]
+    middle = sum(corners, Vector()) / len(corners)
+    radius = max((c - middle).length for c in corners)
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    direction = Vector((1.0, -1.2, 0.8)).normalized()
+    width, height = 1200, 900
+    half_fov = math.atan(math.tan(camera.data.angle / 2) * min(width, height) / max(width, height))
+    camera.location = middle + direction * radius / math.sin(half_fov) * 1.05
+    camera.rotation_euler = (-direction).to_track_quat("-Z", "Y").to_euler()
+    scene.camera = camera
+    scene.world = bpy.data.worlds.new("World")
+    scene.world.color = (0.05, 0.05, 0.055)
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = "MATERIAL"
+    scene.display.shading.show_cavity = True
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.filepath = str(args.image.resolve())
+    bpy.ops.render.render(write_still=True)
+    print(f"{len(parts)} part meshes -> {args.image}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
