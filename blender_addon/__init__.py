@@ -13,9 +13,9 @@ import atexit
 import bpy
 from bpy.app.handlers import persistent
 
-from . import client, operators, panel, part_operators, preferences, properties
+from . import client, edit_operators, operators, panel, part_operators, preferences, properties
 
-_modules = (properties, preferences, operators, part_operators, panel)
+_modules = (properties, preferences, operators, part_operators, edit_operators, panel)
 
 
 @persistent

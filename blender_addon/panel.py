@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, scene_io
+from . import edit_operators, operators, scene_io
 from .part_operators import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
 
 
 class PARTSDF_UL_parts(bpy.types.UIList):
-    """One row per part: colour swatch, name, vertex count, select and show/hide buttons."""
+    """One row per part: merge tick, colour swatch, editable name, vertex count, lock, select, show/hide."""
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
         row = layout.row(align=True)
+        row.prop(item, "selected", text="")
         swatch = row.row()
         swatch.ui_units_x = 1.2
         swatch.prop(item, "color", text="")
-        row.label(text=item.name)
+        row.prop(item, "label", text="", emboss=False)
         row.label(text=f"{item.vertex_count:,} v")
+        row.prop(item, "locked", text="", icon="LOCKED" if item.locked else "UNLOCKED", emboss=False)
         op = row.operator(PARTSDF_OT_select_part.bl_idname, text="", icon="RESTRICT_SELECT_OFF", emboss=False)
         op.index = index
         hidden = item.mesh_object is not None and item.mesh_object.hide_get()
@@ -84,6 +86,14 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         layout = self.layout
         layout.label(text=f"{holder.name}: {len(state.parts)} parts", icon="OBJECT_DATA")
         layout.template_list("PARTSDF_UL_parts", "", state, "parts", state, "active_index", rows=6)
+        row = layout.row(align=True)
+        row.operator(edit_operators.PARTSDF_OT_merge_parts.bl_idname, icon="AUTOMERGE_ON")
+        row.operator(edit_operators.PARTSDF_OT_split_part.bl_idname, text="Split", icon="MOD_EXPLODE")
+        row.operator(edit_operators.PARTSDF_OT_isolate_part.bl_idname, text="Isolate", icon="HIDE_OFF")
+        if context.active_object is not None and context.active_object.mode == "EDIT":
+            row = layout.row(align=True)
+            row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")
+            row.operator(edit_operators.PARTSDF_OT_new_part.bl_idname, icon="ADD")
         version = holder.get(scene_io.PROP_ENGINE)
         if version:
             layout.label(text=f"Engine {version}", icon="INFO")

@@ -47,13 +47,31 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
         )
 
 
-class PARTSDF_PG_part(bpy.types.PropertyGroup):
-    """One discovered part (``name`` is its vertex group's name)."""
+def _sync_owner(item, context) -> None:
+    """Rebuild the owning object's part views after a label or colour edit in the UI."""
+    from . import part_views
 
+    part_views.sync(item.id_data)
+
+
+class PARTSDF_PG_part(bpy.types.PropertyGroup):
+    """One part's metadata; its faces are those whose part-id attribute equals ``part_id``.
+
+    ``label`` is the user-facing name (``name`` mirrors it for list filtering);
+    ``group_name`` is the vertex group the last sync wrote, so a rename can find it.
+    """
+
+    label: StringProperty(name="Name", update=_sync_owner, description="Part name (vertex group, material, object)")
     part_id: IntProperty(name="Part ID")
     type_name: StringProperty(name="Type")
     vertex_count: IntProperty(name="Vertices")
-    color: FloatVectorProperty(name="Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0)
+    color: FloatVectorProperty(
+        name="Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0, update=_sync_owner,
+        description="Part colour (material and colour attribute)",
+    )
+    locked: BoolProperty(name="Locked", description="Keep this part as it is through merge, split and re-cluster")
+    selected: BoolProperty(name="Selected", description="Include this part in Merge")
+    group_name: StringProperty(name="Vertex Group")
     material: PointerProperty(name="Material", type=bpy.types.Material)
     mesh_object: PointerProperty(name="Part Object", type=bpy.types.Object)
 
@@ -64,7 +82,6 @@ class PARTSDF_PG_object_result(bpy.types.PropertyGroup):
     parts: CollectionProperty(type=PARTSDF_PG_part)
     active_index: IntProperty(name="Active Part", default=0)
     collection: PointerProperty(name="Parts Collection", type=bpy.types.Collection)
-    color_attribute: StringProperty(name="Colour Attribute")
     source: PointerProperty(name="Source Object", type=bpy.types.Object, description="Object this part came from")
 
 

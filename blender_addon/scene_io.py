@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from . import part_views
 from .result import SegmentationResult
 
-COLOR_ATTRIBUTE = "PartSDF Parts"
 PROP_SETTINGS = "partsdf_settings"
 PROP_ENGINE = "partsdf_engine_version"
 PROP_PARTS = "partsdf_part_count"
@@ -90,31 +90,23 @@ def polygon_labels(triangle_polygons: np.ndarray, face_labels: np.ndarray, polyg
     return labels
 
 
-def srgb_to_linear(color) -> tuple[float, float, float]:
-    c = np.asarray(color, np.float64)
-    return tuple(float(x) for x in np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4))
-
-
 def write_back(context, obj, mesh_input: MeshInput, result: SegmentationResult, settings: dict) -> None:
-    """Write a result onto ``obj`` (replacing an earlier run's): groups, materials, colours, part objects."""
+    """Write a result onto ``obj`` (replacing an earlier run's): part ids and metadata, then their views."""
     clear_results(obj)
     labels = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
-    groups = _write_vertex_groups(obj, result)
-    materials = _write_materials(obj, result, labels)
-    _write_color_attribute(obj.data, result, labels)
-    objects = _write_part_objects(context, obj, result, materials) if result.meshes else {}
+    part_views.write_part_ids(obj.data, labels)
     state = obj.partsdf
     for part in result.parts:
         item = state.parts.add()
-        item.name = groups[part.id]
+        item["label"] = part.name  # item keys set directly: no per-part sync while filling
+        item.name = part.name
         item.part_id = part.id
         item.type_name = part.type_name
-        item.vertex_count = int(np.count_nonzero(result.vertex_labels == part.id))
-        item.color = part.color
-        item.material = materials[part.id]
-        item.mesh_object = objects.get(part.id)
+        item["color"] = part.color
+    part_views.sync(obj)
+    if result.meshes:
+        _write_part_objects(context, obj, result)
     state.active_index = 0
-    state.color_attribute = COLOR_ATTRIBUTE
     obj[PROP_SETTINGS] = {k: ("auto" if v is None else v) for k, v in settings.items()}
     obj[PROP_ENGINE] = result.engine_version
     obj[PROP_PARTS] = len(result.parts)
@@ -125,119 +117,49 @@ def clear_results(obj) -> None:
     """Remove everything an earlier run wrote on ``obj`` (no-op when there is none)."""
     state = obj.partsdf
     mesh = obj.data
-    group_names = [item.name for item in state.parts]
-    materials = {item.material for item in state.parts if item.material is not None}
-    part_objects = [item.mesh_object for item in state.parts if item.mesh_object is not None]
     collection = state.collection
+    for item in state.parts:
+        part_views.remove_views(obj, item)
     state.parts.clear()
     state.collection = None
-    for name in group_names:
-        group = obj.vertex_groups.get(name)
-        if group is not None:
-            obj.vertex_groups.remove(group)
-    for index in reversed(range(len(mesh.materials))):
-        if mesh.materials[index] in materials:
-            mesh.materials.pop(index=index)
-    attribute = mesh.color_attributes.get(state.color_attribute or COLOR_ATTRIBUTE)
-    if attribute is not None:
-        mesh.color_attributes.remove(attribute)
-    _remove_part_objects(part_objects, collection)
-    for material in materials:
-        if material.users == 0:
-            bpy.data.materials.remove(material)
+    for name in (part_views.COLOR_ATTRIBUTE,):
+        if name in mesh.color_attributes:
+            mesh.color_attributes.remove(mesh.color_attributes[name])
+    if part_views.PART_ATTRIBUTE in mesh.attributes:
+        mesh.attributes.remove(mesh.attributes[part_views.PART_ATTRIBUTE])
+    if collection is not None and len(collection.all_objects) == 0 and not collection.children:
+        bpy.data.collections.remove(collection)
     for key in (PROP_SETTINGS, PROP_ENGINE, PROP_PARTS):
         if key in obj:
             del obj[key]
 
 
-def _remove_part_objects(part_objects, collection) -> None:
-    meshes = [o.data for o in part_objects]
-    for part_object in part_objects:
-        bpy.data.objects.remove(part_object)
-    for mesh in meshes:
-        if mesh.users == 0:
-            bpy.data.meshes.remove(mesh)
-    if collection is not None and len(collection.all_objects) == 0 and not collection.children:
-        bpy.data.collections.remove(collection)
-
-
-def _write_vertex_groups(obj, result: SegmentationResult) -> dict[int, str]:
-    names = {}
-    for part in result.parts:
-        group = obj.vertex_groups.new(name=part.name)
-        indices = np.flatnonzero(result.vertex_labels == part.id).tolist()
-        if indices:
-            group.add(indices, 1.0, "REPLACE")
-        names[part.id] = group.name
-    return names
-
-
-def _new_material(name: str, color) -> bpy.types.Material:
-    material = bpy.data.materials.new(name)
-    linear = (*srgb_to_linear(color), 1.0)
-    material.diffuse_color = linear
-    if material.node_tree is None:
-        material.use_nodes = True
-    for node in material.node_tree.nodes:
-        if node.type == "BSDF_PRINCIPLED":
-            node.inputs["Base Color"].default_value = linear
-    return material
-
-
-def _write_materials(obj, result: SegmentationResult, labels: np.ndarray) -> dict:
-    mesh = obj.data
-    materials, slot_of = {}, {}
-    for part in result.parts:
-        materials[part.id] = _new_material(f"{obj.name} {part.name}", part.color)
-        mesh.materials.append(materials[part.id])
-        slot_of[part.id] = len(mesh.materials) - 1
-    lookup = np.zeros(int(max(slot_of)) + 1, np.int64)
-    for part_id, slot in slot_of.items():
-        lookup[part_id] = slot
-    mesh.polygons.foreach_set("material_index", lookup[labels].astype(np.int32))
-    return materials
-
-
-def _write_color_attribute(mesh, result: SegmentationResult, labels: np.ndarray) -> None:
-    palette = np.zeros((max(p.id for p in result.parts) + 1, 4), np.float32)
-    for part in result.parts:
-        palette[part.id] = (*srgb_to_linear(part.color), 1.0)
-    loop_polygons = np.repeat(np.arange(len(mesh.polygons)), _loop_totals(mesh))
-    attribute = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "CORNER")
-    attribute.data.foreach_set("color", palette[labels[loop_polygons]].ravel())
-    mesh.color_attributes.active_color = attribute
-
-
-def _loop_totals(mesh) -> np.ndarray:
-    totals = np.empty(len(mesh.polygons), np.int64)
-    mesh.polygons.foreach_get("loop_total", totals)
-    return totals
-
-
-def _write_part_objects(context, obj, result: SegmentationResult, materials: dict) -> dict:
+def _write_part_objects(context, obj, result: SegmentationResult) -> None:
     """One object per part mesh, in a new '<object> parts' collection, placed with the object's transform."""
     collection = bpy.data.collections.new(f"{obj.name} parts")
     parent = next((c for c in obj.users_collection if c.library is None), context.scene.collection)
     parent.children.link(collection)
     obj.partsdf.collection = collection
-    inverse = np.linalg.inv(np.array(obj.matrix_world, np.float64))
-    objects = {}
+    items = {item.part_id: item for item in obj.partsdf.parts}
     for part in result.parts:
-        if part.id not in result.meshes:
-            continue
-        vertices, faces = result.meshes[part.id]
-        local = vertices @ inverse[:3, :3].T + inverse[:3, 3]
-        mesh = bpy.data.meshes.new(f"{obj.name} {part.name}")
-        mesh.from_pydata(local.tolist(), [], faces.tolist())
-        mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
-        mesh.materials.append(materials[part.id])
-        mesh.update()
-        part_object = bpy.data.objects.new(mesh.name, mesh)
-        part_object.matrix_world = obj.matrix_world.copy()
-        part_object.partsdf.source = obj
-        collection.objects.link(part_object)
-        objects[part.id] = part_object
-    return objects
+        if part.id in result.meshes and part.id in items:
+            items[part.id].mesh_object = new_part_object(obj, items[part.id], *result.meshes[part.id])
+
+
+def new_part_object(obj, item, vertices: np.ndarray, faces: np.ndarray):
+    """A part object from world-space (k, 3) vertices and (f, 3) triangles, in ``obj``'s parts collection."""
+    inverse = np.linalg.inv(np.array(obj.matrix_world, np.float64))
+    local = vertices @ inverse[:3, :3].T + inverse[:3, 3]
+    mesh = bpy.data.meshes.new(f"{obj.name} {item.label}")
+    mesh.from_pydata(local.tolist(), [], faces.tolist())
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
+    mesh.materials.append(item.material)
+    mesh.update()
+    part_object = bpy.data.objects.new(mesh.name, mesh)
+    part_object.matrix_world = obj.matrix_world.copy()
+    part_object.partsdf.source = obj
+    obj.partsdf.collection.objects.link(part_object)
+    return part_object
 
 
 def result_holder(obj):

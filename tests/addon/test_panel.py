@@ -71,7 +71,7 @@ def test_parts_list_draws_one_row_per_part(scene, prefs, fake_python):
         calls.clear()
         ui_list = type("ListSelf", (), {})()
         panel.PARTSDF_UL_parts.draw_item(ui_list, bpy.context, RecordingLayout(calls), None, item, 0, None, "", index)
-        assert ("label", (), {"text": item.name}) in calls
+        assert ("prop", (item, "label"), {"text": "", "emboss": False}) in calls
         assert [c[1][0] for c in calls if c[0] == "operator"] == ["partsdf.select_part", "partsdf.toggle_part"]
 
 

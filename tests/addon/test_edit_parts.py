@@ -1,0 +1,146 @@
+"""Editing discovered parts in real Blender: ids change as asked, views follow, undo restores, locks hold."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+import pytest
+from conftest import make_lollipop, scene_fingerprint
+from test_operator import discover, vertex_membership
+
+from blender_addon import part_views
+
+
+@pytest.fixture
+def parts(scene, prefs, fake_python):
+    """The lollipop with the fake engine's three parts (split along x), in Object Mode."""
+    prefs.python_path = fake_python("ok")
+    obj = make_lollipop()
+    assert discover() == {"FINISHED"}
+    return obj
+
+
+def ids_of(obj) -> np.ndarray:
+    if obj.mode == "EDIT":
+        obj.update_from_editmode()
+        bm_ids = part_views.read_part_ids(obj.data)
+        if bm_ids is not None:
+            return bm_ids
+        bpy.ops.object.mode_set(mode="OBJECT")
+        ids = part_views.read_part_ids(obj.data)
+        bpy.ops.object.mode_set(mode="EDIT")
+        return ids
+    return part_views.read_part_ids(obj.data)
+
+
+def assert_views_match_ids(obj) -> None:
+    """Every vertex in exactly one group, material slots and colours follow the part ids."""
+    ids = ids_of(obj)
+    state = obj.partsdf
+    assert sorted(item.part_id for item in state.parts) == sorted(set(ids.tolist()))
+    members = vertex_membership(obj)
+    assert (members.sum(axis=1) == 1).all()
+    assert len(obj.vertex_groups) == len(state.parts)
+    material_index = np.array([p.material_index for p in obj.data.polygons])
+    for item in state.parts:
+        assert obj.vertex_groups[item.group_name].name == item.label
+        slot = list(obj.data.materials).index(item.material)
+        np.testing.assert_array_equal(material_index == slot, ids == item.part_id)
+        assert item.material.name == f"{obj.name} {item.label}"
+        assert item.vertex_count == members[:, obj.vertex_groups[item.group_name].index].sum()
+    colors = np.empty(len(obj.data.loops) * 4, np.float32)
+    obj.data.color_attributes[part_views.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
+    assert len(np.unique(colors.reshape(-1, 4), axis=0)) == len(state.parts)
+
+
+def test_write_back_stores_ids_on_faces_and_views_match(parts):
+    assert set(ids_of(parts).tolist()) == {0, 1, 2}
+    assert_views_match_ids(parts)
+
+
+def test_merge_ticked_parts_and_undo(parts):
+    bpy.ops.ed.undo_push(message="before merge")
+    before_ids, before = ids_of(parts).copy(), scene_fingerprint()
+    parts.partsdf.parts[1].selected = parts.partsdf.parts[2].selected = True
+    assert bpy.ops.partsdf.merge_parts("EXEC_DEFAULT", True) == {"FINISHED"}
+    after = ids_of(parts)
+    np.testing.assert_array_equal(after, np.where(before_ids == 2, 1, before_ids))
+    assert [item.label for item in parts.partsdf.parts] == ["Part 01", "Part 02"]
+    assert_views_match_ids(parts)
+    assert parts.partsdf.parts[1].mesh_object is None, "the merged part's old mesh no longer matches"
+    assert bpy.data.objects.get("Lollipop Part 03") is None
+    bpy.ops.ed.undo()
+    obj = bpy.data.objects["Lollipop"]
+    np.testing.assert_array_equal(ids_of(obj), before_ids)
+    assert scene_fingerprint() == before
+
+
+def test_locked_parts_are_not_merged(parts):
+    for item in parts.partsdf.parts:
+        item.selected = True
+    parts.partsdf.parts[0].locked = True
+    before = ids_of(parts).copy()
+    assert bpy.ops.partsdf.merge_parts() == {"FINISHED"}
+    after = ids_of(parts)
+    np.testing.assert_array_equal(after == 0, before == 0)
+    assert set(after.tolist()) == {0, 1}
+    parts.partsdf.parts[1].locked = True
+    parts.partsdf.parts[0].selected = parts.partsdf.parts[1].selected = True
+    assert bpy.ops.partsdf.merge_parts() == {"CANCELLED"}
+
+
+def test_rename_and_recolour_follow_into_every_view(parts):
+    item = parts.partsdf.parts[0]
+    old_object = item.mesh_object
+    item.label = "Candy"
+    item.color = (0.9, 0.1, 0.1)
+    assert "Candy" in parts.vertex_groups and "Part 01" not in parts.vertex_groups
+    assert item.material.name == "Lollipop Candy" and old_object.name == "Lollipop Candy"
+    assert item.material.diffuse_color[0] > 0.7 and item.material.diffuse_color[1] < 0.05
+    assert_views_match_ids(parts)
+
+
+def test_new_part_and_assign_from_edit_mode_selection(parts):
+    bpy.ops.object.mode_set(mode="EDIT")
+    bpy.ops.mesh.select_all(action="DESELECT")
+    bpy.ops.object.mode_set(mode="OBJECT")
+    chosen = [p.index for p in parts.data.polygons if p.center.z > 0.3]  # the top of the sphere (local)
+    for index in chosen:
+        parts.data.polygons[index].select = True
+    bpy.ops.object.mode_set(mode="EDIT")
+    assert bpy.ops.partsdf.new_part() == {"FINISHED"}
+    assert parts.mode == "EDIT"
+    ids = ids_of(parts)
+    assert set(np.flatnonzero(ids == 3).tolist()) == set(chosen)
+    assert parts.partsdf.parts[parts.partsdf.active_index].part_id == 3
+    parts.partsdf.active_index = 0
+    assert bpy.ops.partsdf.assign_faces() == {"FINISHED"}
+    assert 3 not in set(ids_of(parts).tolist()) and len(parts.partsdf.parts) == 3
+    bpy.ops.object.mode_set(mode="OBJECT")
+    assert_views_match_ids(parts)
+
+
+def test_split_a_part_into_its_connected_pieces(parts):
+    ids = ids_of(parts)
+    ids[:] = 0  # one part holding the sphere and the stick: two loose pieces
+    part_views.write_part_ids(parts.data, ids)
+    part_views.sync(parts)
+    assert len(parts.partsdf.parts) == 1
+    parts.partsdf.active_index = 0
+    assert bpy.ops.partsdf.split_part() == {"FINISHED"}
+    assert len(parts.partsdf.parts) == 2
+    assert_views_match_ids(parts)
+    assert bpy.ops.partsdf.split_part() == {"CANCELLED"}  # the sphere is one piece now
+
+
+def test_isolate_shows_only_the_active_part_object(parts):
+    parts.partsdf.active_index = 1
+    assert bpy.ops.partsdf.isolate_part() == {"FINISHED"}
+    hidden = [item.mesh_object.hide_get() for item in parts.partsdf.parts]
+    assert hidden == [True, False, True]
+
+
+def test_edit_operators_need_parts(scene, prefs):
+    make_lollipop("Plain")
+    assert not bpy.ops.partsdf.merge_parts.poll()
+    assert not bpy.ops.partsdf.split_part.poll()
