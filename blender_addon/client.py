@@ -9,6 +9,7 @@ STATUS, PROGRESS, WARN, ERROR, DONE) on a background thread. The UI polls
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -145,9 +146,20 @@ def python_executable(config: EngineConfig) -> str:
     return config.python or sys.executable
 
 
-def segment_command(config: EngineConfig, options: RunOptions, mesh_path: Path, output: Path) -> list[str]:
-    """Command line of ``engine segment`` for a job."""
+def segment_command(
+    config: EngineConfig,
+    options: RunOptions,
+    mesh_path: Path,
+    output: Path,
+    reuse: Path | None = None,
+    labels: Path | None = None,
+) -> list[str]:
+    """Command line of ``engine segment`` for a job (``reuse``: a cached model folder; ``labels``: given parts)."""
     command = [python_executable(config), "-m", "engine", "segment", str(mesh_path), "-o", str(output)]
+    if reuse is not None:
+        command += ["--reuse", str(reuse)]
+    if labels is not None:
+        command += ["--labels", str(labels)]
     command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device]
     if options.parts is not None:
         command += ["--parts", str(options.parts)]
@@ -180,6 +192,51 @@ def write_job(job_dir: Path, vertices: np.ndarray, faces: np.ndarray, options: R
         np.savez(stream, vertices=np.asarray(vertices, np.float64), faces=np.asarray(faces, np.int64))
     (job_dir / "job.json").write_text(json.dumps({"settings": options.as_dict()}, indent=2), encoding="utf-8")
     return mesh_path
+
+
+MODEL_FILES = ("model.pt", "model.json", "surface_graph.npz")
+
+
+def model_key(vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> str:
+    """Cache key of a fitted model: the geometry and the settings the fit depends on (quality, seed)."""
+    digest = hashlib.sha256()
+    digest.update(np.round(np.asarray(vertices, np.float64), 9).tobytes())
+    digest.update(np.asarray(faces, np.int64).tobytes())
+    digest.update(f"{options.quality}|{options.seed}".encode())
+    return digest.hexdigest()[:20]
+
+
+def model_cache_dir(cache_dir: str = "") -> Path:
+    """Where fitted models are kept between runs (``partsdf-models`` under the cache or temp folder)."""
+    return (Path(cache_dir).expanduser() if cache_dir else Path(tempfile.gettempdir())) / "partsdf-models"
+
+
+def cached_model(cache_dir: str, key: str) -> Path | None:
+    """The cached model folder for ``key``, or None."""
+    folder = model_cache_dir(cache_dir) / key
+    return folder if all((folder / name).is_file() for name in MODEL_FILES[:2]) else None
+
+
+def store_model(result: Path, cache_dir: str, key: str) -> None:
+    """Copy a result's fitted model (weights, settings, surface graph) into the cache under ``key``."""
+    target = model_cache_dir(cache_dir) / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
+    try:
+        for name in MODEL_FILES:
+            if (result / name).is_file():
+                shutil.copy2(result / name, staging / name)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_labels(job_dir: Path, labels: np.ndarray) -> Path:
+    """Write (n,) int part ids per vertex as ``labels.npy``; returns its path."""
+    path = job_dir / "labels.npy"
+    np.save(path, np.asarray(labels, np.int64))
+    return path
 
 
 def remove_job_dir(job_dir: Path | None) -> None:

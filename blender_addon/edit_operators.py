@@ -8,8 +8,6 @@ Rebuild Part Meshes makes new ones from the edited ids.
 
 from __future__ import annotations
 
-import colorsys
-
 import bpy
 import numpy as np
 
@@ -54,12 +52,6 @@ class _ObjectModeEdit:
 
 def _items_by_id(obj) -> dict:
     return {item.part_id: item for item in obj.partsdf.parts}
-
-
-def new_part_color(index: int) -> tuple[float, float, float]:
-    """A distinct colour for the index-th part (golden-angle hues, as the engine's palette)."""
-    hue = (index * 0.618033988749895) % 1.0
-    return colorsys.hls_to_rgb(hue, 0.5 if index % 2 == 0 else 0.62, 0.72)
 
 
 def _drop_stale_meshes(obj, part_ids) -> None:
@@ -162,7 +154,7 @@ class PARTSDF_OT_split_part(bpy.types.Operator):
                 added = state.parts.add()
                 added["label"] = added.name = f"{source[0]}.{piece}"
                 added.part_id, added.type_name = next_id + piece - 1, source[1]
-                added["color"] = new_part_color(next_id + piece - 1)
+                added["color"] = part_views.new_part_color(next_id + piece - 1)
             part_views.write_part_ids(obj.data, ids)
             part_views.sync(obj)
         self.report({"INFO"}, f"Split {source[0]} into {count} parts")
@@ -227,7 +219,7 @@ class PARTSDF_OT_new_part(bpy.types.Operator):
             item = state.parts.add()
             item["label"] = item.name = f"Part {new_id + 1:02d}"
             item.part_id = new_id
-            item["color"] = new_part_color(new_id)
+            item["color"] = part_views.new_part_color(new_id)
             label = item.label
             part_views.write_part_ids(obj.data, ids)
             part_views.sync(obj)

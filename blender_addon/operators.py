@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bpy
+import numpy as np
 
-from . import client, preferences, scene_io
+from . import client, part_views, preferences, scene_io
 from .result import ResultError, load_result
 
 TIMER_S = 0.1
@@ -25,15 +27,21 @@ class Job:
     object_name: str
     mesh_input: scene_io.MeshInput
     settings: dict
+    kind: str = "discover"
+    model_key: str = ""
+    cache_dir: str = ""
+    part_ids: list = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     stage: str = "starting"
     fraction: float = 0.0
     cancel_requested: bool = False
+    stages: list = field(default_factory=list)
 
     def apply(self, event: dict) -> None:
         if event.get("type") == "PROGRESS":
             self.stage = str(event.get("stage", self.stage))
             self.fraction = min(max(float(event.get("overall", self.fraction)), 0.0), 1.0)
+            self.stages.append((self.stage, float(event.get("fraction", 0.0))))
         elif event.get("type") == "STATUS":
             self.stage = str(event.get("message", self.stage))[:60]
 
@@ -69,22 +77,61 @@ def abort_active() -> None:
         client.remove_job_dir(job.job_dir)
 
 
-def start_job(context) -> Job:
-    """Validate the active object, write the job folder and start the engine. Raises SceneError or OSError."""
-    obj = context.active_object
+KINDS = ("discover", "recluster", "rebuild")
+
+
+def start_job(context, kind: str = "discover") -> Job:
+    """Validate the object, write the job folder and start the engine. Raises SceneError or OSError.
+
+    kind: ``discover`` (fit, or reuse the model cached for this mesh and settings, then cluster),
+    ``recluster`` (cached model only, no part meshes; locked parts kept) or ``rebuild`` (part
+    meshes from the object's current part ids).
+    """
+    obj = context.active_object if kind == "discover" else scene_io.result_holder(context.active_object)
     mesh_input = scene_io.read_mesh(obj)
     config = preferences.engine_config(context)
     options = context.scene.partsdf.settings.options()
+    key = client.model_key(mesh_input.vertices, mesh_input.faces, options)
+    reuse = client.cached_model(config.cache_dir, key)
+    part_ids: list[int] = []
+    vertex_labels = None
+    if kind != "discover":
+        ids = _current_part_ids(obj)
+        if kind == "recluster":
+            if reuse is None:
+                raise scene_io.SceneError(_no_model_message(obj, key))
+            options = replace(options, build_meshes=False)
+        else:
+            part_ids = sorted(set(ids.tolist()))
+            vertex_labels = np.searchsorted(part_ids, np.maximum(part_views.vertex_part_ids(obj.data, ids), 0))
+            options = replace(options, build_meshes=True)
     job_dir = client.make_job_dir(config.cache_dir)
     try:
         mesh_path = client.write_job(job_dir, mesh_input.vertices, mesh_input.faces, options)
-        command = client.segment_command(config, options, mesh_path, job_dir / "result")
+        labels = client.write_labels(job_dir, vertex_labels) if vertex_labels is not None else None
+        command = client.segment_command(config, options, mesh_path, job_dir / "result", reuse=reuse, labels=labels)
         process = client.EngineProcess(command, client.engine_env(config)).start()
     except BaseException:
         client.remove_job_dir(job_dir)
         raise
     settings = {**options.as_dict(), "device": config.device, "threads": config.threads or None}
-    return Job(process, job_dir, obj.session_uid, obj.name, mesh_input, settings)
+    return Job(process, job_dir, obj.session_uid, obj.name, mesh_input, settings, kind=kind, model_key=key,
+               cache_dir=config.cache_dir, part_ids=part_ids)
+
+
+def _current_part_ids(obj) -> np.ndarray:
+    """The object's part ids per polygon; raises SceneError when it has no parts."""
+    ids = part_views.read_part_ids(obj.data)
+    if ids is None or len(obj.partsdf.parts) == 0:
+        raise scene_io.SceneError(f"'{obj.name}' has no parts yet: run Discover Parts first")
+    return ids
+
+
+def _no_model_message(obj, key: str) -> str:
+    if obj.get(scene_io.PROP_MODEL_KEY) not in (None, key):
+        return (f"'{obj.name}' changed since its parts were discovered (or the quality or seed did): "
+                "run Discover Parts to fit it again")
+    return f"no cached model for '{obj.name}' with these settings: run Discover Parts first"
 
 
 def finish_job(context, job: Job) -> tuple[set, str, str]:
@@ -100,10 +147,9 @@ def finish_job(context, job: Job) -> tuple[set, str, str]:
         obj = _find_object(job)
         if not scene_io.mesh_matches(obj, mesh_input):
             raise scene_io.SceneError(f"'{obj.name}' was edited while the engine ran: run Discover Parts again")
-        _write_in_object_mode(context, obj, mesh_input, result, job.settings)
-        seconds = time.monotonic() - job.started
-        types = len({p.type for p in result.parts})
-        return {"FINISHED"}, "INFO", f"PartSDF: {len(result.parts)} parts ({types} types) in {seconds:.0f} s"
+        with _object_mode(context, obj):
+            message = _apply(context, job, obj, result)
+        return {"FINISHED"}, "INFO", f"PartSDF: {message} in {time.monotonic() - job.started:.0f} s"
     except (ResultError, scene_io.SceneError) as error:
         return {"CANCELLED"}, "ERROR", f"PartSDF failed: {error}"
     finally:
@@ -117,15 +163,32 @@ def _find_object(job: Job):
     return obj
 
 
-def _write_in_object_mode(context, obj, mesh_input, result, settings) -> None:
-    """Write back; an object in Edit Mode leaves it for the write and returns to it afterwards."""
+def _apply(context, job: Job, obj, result) -> str:
+    """Write a finished job's result onto ``obj`` by its kind; returns what changed, for the report."""
+    if job.kind == "recluster":
+        new, kept = scene_io.apply_recluster(obj, job.mesh_input, result)
+        return f"re-clustered into {new} parts" + (f", {kept} locked kept" if kept else "")
+    if job.kind == "rebuild":
+        written = scene_io.replace_part_objects(context, obj, result, job.part_ids)
+        return f"rebuilt {written} part meshes"
+    scene_io.write_back(context, obj, job.mesh_input, result, job.settings)
+    client.store_model(job.process.outcome.output, job.cache_dir, job.model_key)
+    obj[scene_io.PROP_MODEL_KEY] = job.model_key
+    return f"{len(result.parts)} parts ({len({p.type for p in result.parts})} types)"
+
+
+@contextmanager
+def _object_mode(context, obj):
+    """Leave Edit Mode for the write and return to it afterwards."""
     if obj.mode != "EDIT":
-        scene_io.write_back(context, obj, mesh_input, result, settings)
+        yield
         return
     with context.temp_override(active_object=obj, object=obj, selected_objects=[obj]):
         bpy.ops.object.mode_set(mode="OBJECT")
-        scene_io.write_back(context, obj, mesh_input, result, settings)
-        bpy.ops.object.mode_set(mode="EDIT")
+        try:
+            yield
+        finally:
+            bpy.ops.object.mode_set(mode="EDIT")
 
 
 def _relay_to_stderr(job: Job):
@@ -144,21 +207,14 @@ def _relay_to_stderr(job: Job):
     return relay
 
 
-class PARTSDF_OT_discover_parts(bpy.types.Operator):
-    """Find the parts of the active mesh with the PartSDF engine and write them back as groups, materials and \
-objects"""
+class _EngineRun:
+    """A run of the engine on the active object: modal with progress in the UI, synchronous in background."""
 
-    bl_idname = "partsdf.discover_parts"
-    bl_label = "Discover Parts"
-    # UNDO without REGISTER: one undo step, but no "Repeat Last", which would re-run the engine blocking the UI.
-    bl_options = {"UNDO"}
+    kind = "discover"
 
     @classmethod
     def poll(cls, context):
-        if _active is not None:
-            cls.poll_message_set("A PartSDF run is already in progress")
-            return False
-        return True
+        return _idle(cls)
 
     def invoke(self, context, event):
         if bpy.app.background:
@@ -208,7 +264,7 @@ objects"""
     def _start(self, context) -> bool:
         global _active
         try:
-            _active = start_job(context)
+            _active = start_job(context, self.kind)
         except (scene_io.SceneError, OSError) as error:
             self.report({"ERROR"}, f"PartSDF: {error}")
             return False
@@ -240,6 +296,58 @@ def _redraw(context) -> None:
             area.tag_redraw()
 
 
+class PARTSDF_OT_discover_parts(_EngineRun, bpy.types.Operator):
+    """Find the parts of the active mesh with the PartSDF engine and write them back as groups, materials and \
+objects"""
+
+    bl_idname = "partsdf.discover_parts"
+    bl_label = "Discover Parts"
+    # UNDO without REGISTER: one undo step, but no "Repeat Last", which would re-run the engine blocking the UI.
+    bl_options = {"UNDO"}
+    kind = "discover"
+
+
+class PARTSDF_OT_recluster(_EngineRun, bpy.types.Operator):
+    """Cluster again with the panel's counts from this mesh's cached model (no training); locked parts stay"""
+
+    bl_idname = "partsdf.recluster"
+    bl_label = "Re-cluster"
+    bl_options = {"UNDO"}
+    kind = "recluster"
+
+    @classmethod
+    def poll(cls, context):
+        return _idle(cls) and _has_parts(cls, context)
+
+
+class PARTSDF_OT_rebuild_meshes(_EngineRun, bpy.types.Operator):
+    """Build the part meshes again from the current (edited) parts, reusing the cached model"""
+
+    bl_idname = "partsdf.rebuild_meshes"
+    bl_label = "Rebuild Part Meshes"
+    bl_options = {"UNDO"}
+    kind = "rebuild"
+
+    @classmethod
+    def poll(cls, context):
+        return _idle(cls) and _has_parts(cls, context)
+
+
+def _idle(cls) -> bool:
+    if _active is not None:
+        cls.poll_message_set("A PartSDF run is already in progress")
+        return False
+    return True
+
+
+def _has_parts(cls, context) -> bool:
+    holder = scene_io.result_holder(context.active_object)
+    if holder is None or holder.type != "MESH" or len(holder.partsdf.parts) == 0:
+        cls.poll_message_set("Select an object with discovered parts")
+        return False
+    return True
+
+
 class PARTSDF_OT_cancel(bpy.types.Operator):
     """Stop the running PartSDF engine; the scene stays unchanged"""
 
@@ -255,7 +363,7 @@ class PARTSDF_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (PARTSDF_OT_discover_parts, PARTSDF_OT_cancel)
+classes = (PARTSDF_OT_discover_parts, PARTSDF_OT_recluster, PARTSDF_OT_rebuild_meshes, PARTSDF_OT_cancel)
 
 
 register, _unregister_classes = bpy.utils.register_classes_factory(classes)

@@ -90,6 +90,10 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         row.operator(edit_operators.PARTSDF_OT_merge_parts.bl_idname, icon="AUTOMERGE_ON")
         row.operator(edit_operators.PARTSDF_OT_split_part.bl_idname, text="Split", icon="MOD_EXPLODE")
         row.operator(edit_operators.PARTSDF_OT_isolate_part.bl_idname, text="Isolate", icon="HIDE_OFF")
+        row = layout.row(align=True)
+        row.operator_context = "INVOKE_DEFAULT"
+        row.operator(operators.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
+        row.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
         if context.active_object is not None and context.active_object.mode == "EDIT":
             row = layout.row(align=True)
             row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")

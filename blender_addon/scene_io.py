@@ -19,6 +19,7 @@ from .result import SegmentationResult
 PROP_SETTINGS = "partsdf_settings"
 PROP_ENGINE = "partsdf_engine_version"
 PROP_PARTS = "partsdf_part_count"
+PROP_MODEL_KEY = "partsdf_model_key"
 
 
 class SceneError(Exception):
@@ -129,21 +130,14 @@ def clear_results(obj) -> None:
         mesh.attributes.remove(mesh.attributes[part_views.PART_ATTRIBUTE])
     if collection is not None and len(collection.all_objects) == 0 and not collection.children:
         bpy.data.collections.remove(collection)
-    for key in (PROP_SETTINGS, PROP_ENGINE, PROP_PARTS):
+    for key in (PROP_SETTINGS, PROP_ENGINE, PROP_PARTS, PROP_MODEL_KEY):
         if key in obj:
             del obj[key]
 
 
 def _write_part_objects(context, obj, result: SegmentationResult) -> None:
     """One object per part mesh, in a new '<object> parts' collection, placed with the object's transform."""
-    collection = bpy.data.collections.new(f"{obj.name} parts")
-    parent = next((c for c in obj.users_collection if c.library is None), context.scene.collection)
-    parent.children.link(collection)
-    obj.partsdf.collection = collection
-    items = {item.part_id: item for item in obj.partsdf.parts}
-    for part in result.parts:
-        if part.id in result.meshes and part.id in items:
-            items[part.id].mesh_object = new_part_object(obj, items[part.id], *result.meshes[part.id])
+    replace_part_objects(context, obj, result, [part.id for part in result.parts])
 
 
 def new_part_object(obj, item, vertices: np.ndarray, faces: np.ndarray):
@@ -174,3 +168,57 @@ def settings_json(obj) -> str:
     """The recorded run settings of an object as JSON ('' when it has none)."""
     value = obj.get(PROP_SETTINGS)
     return json.dumps(value.to_dict()) if value is not None else ""
+
+
+def apply_recluster(obj, mesh_input: MeshInput, result: SegmentationResult) -> tuple[int, int]:
+    """Replace the unlocked parts of ``obj`` by a re-clustering; locked parts keep their faces and metadata.
+
+    Returns (new parts, locked parts kept). Part objects of replaced parts are removed (rebuild makes new ones).
+    """
+    state = obj.partsdf
+    old_ids = part_views.read_part_ids(obj.data)
+    locked = {item.part_id for item in state.parts if item.locked}
+    new_ids = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
+    keep = np.isin(old_ids, list(locked)) if locked else np.zeros(len(old_ids), bool)
+    offset = max(locked) + 1 if locked else 0
+    ids = np.where(keep, old_ids, new_ids + offset)
+    for index in reversed(range(len(state.parts))):
+        if not state.parts[index].locked:
+            part_views.remove_views(obj, state.parts[index])
+            state.parts.remove(index)
+    present = set(np.unique(ids[~keep]).tolist())
+    kept_colors = {tuple(round(c, 4) for c in item.color) for item in state.parts}
+    for part in result.parts:
+        if part.id + offset in present:
+            item = state.parts.add()
+            item["label"] = item.name = part.name
+            item.part_id = part.id + offset
+            item.type_name = part.type_name
+            color = tuple(round(c, 4) for c in part.color)
+            item["color"] = part_views.new_part_color(item.part_id) if color in kept_colors else part.color
+    part_views.write_part_ids(obj.data, ids)
+    part_views.sync(obj)
+    return len(present), len(locked)
+
+
+def replace_part_objects(context, obj, result: SegmentationResult, part_ids: list[int]) -> int:
+    """Swap every part object of ``obj`` for the rebuilt meshes; engine part k is ``part_ids[k]``.
+
+    Returns the number of part objects written.
+    """
+    state = obj.partsdf
+    for item in state.parts:
+        part_views.remove_part_object(item)
+    if state.collection is None or state.collection.name not in bpy.data.collections:
+        collection = bpy.data.collections.new(f"{obj.name} parts")
+        parent = next((c for c in obj.users_collection if c.library is None), context.scene.collection)
+        parent.children.link(collection)
+        state.collection = collection
+    items = {item.part_id: item for item in state.parts}
+    written = 0
+    for part in result.parts:
+        if part.id in result.meshes and part.id < len(part_ids) and part_ids[part.id] in items:
+            item = items[part_ids[part.id]]
+            item.mesh_object = new_part_object(obj, item, *result.meshes[part.id])
+            written += 1
+    return written

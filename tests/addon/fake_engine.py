@@ -1,7 +1,7 @@
 """A stand-in engine for add-on tests: a real subprocess speaking the engine's protocol.
 
 Run as ``fake_engine.py MODE -m engine segment MESH -o OUT [options]``:
-- ok: splits the mesh into parts by x coordinate and writes a complete result folder
+- ok: splits the mesh into parts by x coordinate (or takes ``--labels``) and writes a complete result folder
 - garbage: prints non-protocol text and exits 0
 - crash: prints a traceback on stderr and exits 1
 - hang: sends progress until it receives SIGINT, then ERROR 130 and exits 130
@@ -43,9 +43,15 @@ def segment(args):
     send("STATUS", message="fake engine")
     for step in range(3):
         send("PROGRESS", stage="fitting", fraction=step / 3, overall=step / 4)
-    x = vertices[:, 0]
-    edges = np.quantile(x, np.linspace(0, 1, count + 1)[1:-1])
-    labels = np.searchsorted(edges, x, side="right").astype(np.int32)
+    if "--reuse" in args:
+        send("STATUS", message=f"reusing {Path(option(args, '--reuse')).name}")
+    if "--labels" in args:
+        labels = np.unique(np.load(option(args, "--labels")), return_inverse=True)[1].astype(np.int32)
+        count = int(labels.max()) + 1
+    else:
+        x = vertices[:, 0]
+        edges = np.quantile(x, np.linspace(0, 1, count + 1)[1:-1])
+        labels = np.searchsorted(edges, x, side="right").astype(np.int32)
     face_labels = labels[faces[:, 0]].astype(np.int32)
     staging = output.with_name(output.name + ".tmp")
     (staging / "parts").mkdir(parents=True)
@@ -80,6 +86,8 @@ def segment(args):
         "timings": {},
     }
     (staging / "segmentation.json").write_text(json.dumps(document))
+    (staging / "model.json").write_text("{}")  # stands in for the fitted model the add-on caches
+    (staging / "model.pt").write_bytes(b"")
     os.replace(staging, output)
     send("DONE", output=str(output), parts=count, types=2)
 

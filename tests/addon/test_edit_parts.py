@@ -144,3 +144,36 @@ def test_edit_operators_need_parts(scene, prefs):
     make_lollipop("Plain")
     assert not bpy.ops.partsdf.merge_parts.poll()
     assert not bpy.ops.partsdf.split_part.poll()
+
+
+def test_recluster_reuses_the_cached_model_and_keeps_locked_parts(parts, prefs):
+    before = ids_of(parts).copy()
+    locked = parts.partsdf.parts[0]
+    locked.locked, locked.label = True, "Keep"
+    bpy.context.scene.partsdf.settings.parts = 2
+    assert bpy.ops.partsdf.recluster() == {"FINISHED"}
+    after = ids_of(parts)
+    np.testing.assert_array_equal(after == 0, before == 0)
+    assert [item.label for item in parts.partsdf.parts][0] == "Keep"
+    assert len(parts.partsdf.parts) == 3 and parts.partsdf.parts[0].mesh_object is not None
+    assert all(item.mesh_object is None for item in parts.partsdf.parts[1:])
+    assert_views_match_ids(parts)
+
+
+def test_a_changed_mesh_invalidates_the_cached_model(parts):
+    parts.data.vertices[0].co.x += 0.01
+    before = scene_fingerprint()
+    with pytest.raises(RuntimeError, match="changed since its parts were discovered"):
+        bpy.ops.partsdf.recluster()
+    assert scene_fingerprint() == before
+
+
+def test_rebuild_after_a_merge_makes_one_part_object_fewer(parts):
+    assert len([i for i in parts.partsdf.parts if i.mesh_object]) == 3
+    parts.partsdf.parts[0].selected = parts.partsdf.parts[1].selected = True
+    assert bpy.ops.partsdf.merge_parts() == {"FINISHED"}
+    assert bpy.ops.partsdf.rebuild_meshes() == {"FINISHED"}
+    objects = [item.mesh_object for item in parts.partsdf.parts]
+    assert len(objects) == 2 and all(o is not None for o in objects)
+    assert set(bpy.data.collections["Lollipop parts"].objects) == set(objects)
+    assert [o.name for o in objects] == [f"Lollipop {item.label}" for item in parts.partsdf.parts]

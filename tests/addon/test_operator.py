@@ -27,10 +27,11 @@ def vertex_membership(obj) -> np.ndarray:
 
 
 def job_folders(prefs) -> list:
+    """Job folders left in the cache folder (the model cache beside them is kept on purpose)."""
     from pathlib import Path
 
     folder = Path(prefs.cache_dir)
-    return list(folder.iterdir()) if folder.exists() else []
+    return list(folder.glob("partsdf-job-*")) if folder.exists() else []
 
 
 def test_write_back_groups_materials_colours_and_part_objects(scene, prefs, fake_python):

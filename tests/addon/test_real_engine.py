@@ -81,3 +81,19 @@ def test_batch_with_the_real_engine(scene, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((output / "lolli pop é.json").read_text(encoding="utf-8"))
     assert report["ok"] and len(report["objects"][0]["parts"]) == 2
+
+
+def test_recluster_with_the_real_engine_trains_nothing(two_parts, prefs):
+    obj = make_lollipop()
+    two_parts.build_meshes = False
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    obj.partsdf.parts[0].locked = True
+    two_parts.parts = 3
+    job = operators.start_job(bpy.context, "recluster")
+    job.process.wait(on_event=job.apply)
+    fit_steps = [fraction for stage, fraction in job.stages if stage == "fit"]
+    assert fit_steps and all(f in (0.0, 1.0) for f in fit_steps), "a re-cluster must not train"
+    result, level, message = operators.finish_job(bpy.context, job)
+    assert result == {"FINISHED"}, message
+    assert obj.partsdf.parts[0].locked and len(obj.partsdf.parts) >= 2
+    assert (vertex_membership(obj).sum(axis=1) == 1).all()
