@@ -254,12 +254,77 @@ class PARTSDF_OT_isolate_part(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def separate_parts(context, obj, cap_holes: bool) -> list:
+    """One new object per part holding a copy of the part's faces (``obj`` is left as it is).
+
+    With ``cap_holes`` each opening left by the cut is filled with a polygon. The copies go into a
+    new '<object> separated' collection (replacing an earlier one). Returns the new objects.
+    """
+    import bmesh
+
+    name = f"{obj.name} separated"
+    old = bpy.data.collections.get(name)
+    if old is not None:
+        for member in list(old.objects):
+            data = member.data
+            bpy.data.objects.remove(member)
+            if data is not None and data.users == 0:
+                bpy.data.meshes.remove(data)
+        bpy.data.collections.remove(old)
+    collection = bpy.data.collections.new(name)
+    parent = next((c for c in obj.users_collection if c.library is None), context.scene.collection)
+    parent.children.link(collection)
+    ids = part_views.read_part_ids(obj.data)
+    created = []
+    for item in obj.partsdf.parts:
+        bm = bmesh.new()
+        bm.from_mesh(obj.data)
+        bm.faces.ensure_lookup_table()
+        bmesh.ops.delete(bm, geom=[f for f in bm.faces if ids[f.index] != item.part_id], context="FACES")
+        bmesh.ops.delete(bm, geom=[v for v in bm.verts if not v.link_faces], context="VERTS")
+        if cap_holes:
+            bmesh.ops.holes_fill(bm, edges=[e for e in bm.edges if e.is_boundary], sides=0)
+            left = [e for e in bm.edges if e.is_boundary]  # openings holes_fill cannot take (shared corners)
+            if left:
+                bmesh.ops.triangle_fill(bm, use_beauty=True, use_dissolve=False, edges=left)
+        mesh = bpy.data.meshes.new(f"{obj.name} {item.label}")
+        bm.to_mesh(mesh)
+        bm.free()
+        mesh.materials.append(item.material)
+        mesh.polygons.foreach_set("material_index", np.zeros(len(mesh.polygons), np.int32))
+        copy = bpy.data.objects.new(mesh.name, mesh)
+        copy.matrix_world = obj.matrix_world.copy()
+        copy.partsdf.source = obj  # never segmented again by a batch run; selecting it shows obj's parts
+        collection.objects.link(copy)
+        created.append(copy)
+    return created
+
+
+class PARTSDF_OT_separate_parts(bpy.types.Operator):
+    """Copy the mesh into one object per part (the original stays), optionally capping the cut openings"""
+
+    bl_idname = "partsdf.separate_parts"
+    bl_label = "Separate Parts"
+    bl_options = {"REGISTER", "UNDO"}
+
+    cap_holes: bpy.props.BoolProperty(name="Cap Holes", default=True, description="Fill the openings left by the cut")
+    poll = classmethod(_poll_parts)
+
+    def execute(self, context):
+        obj = _holder(context)
+        with _ObjectModeEdit(obj):
+            created = separate_parts(context, obj, self.cap_holes)
+        self.report({"INFO"}, f"{len(created)} part copies in '{obj.name} separated'")
+        return {"FINISHED"}
+
+
 classes = (
     PARTSDF_OT_merge_parts,
     PARTSDF_OT_split_part,
     PARTSDF_OT_assign_faces,
     PARTSDF_OT_new_part,
     PARTSDF_OT_isolate_part,
+    PARTSDF_OT_separate_parts,
 )
 
 

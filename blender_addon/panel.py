@@ -94,6 +94,7 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         row.operator_context = "INVOKE_DEFAULT"
         row.operator(operators.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
         row.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
+        layout.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
         if context.active_object is not None and context.active_object.mode == "EDIT":
             row = layout.row(align=True)
             row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")
@@ -103,7 +104,40 @@ class PARTSDF_PT_parts(bpy.types.Panel):
             layout.label(text=f"Engine {version}", icon="INFO")
 
 
-classes = (PARTSDF_UL_parts, PARTSDF_PT_discover, PARTSDF_PT_parts)
+class PARTSDF_MT_parts(bpy.types.Menu):
+    """Every PartSDF operator in one menu (Object and Edit Mode Face menus), so F3 search finds them."""
+
+    bl_label = "PartSDF"
+    bl_idname = "PARTSDF_MT_parts"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.operator_context = "INVOKE_DEFAULT"
+        layout.operator(operators.PARTSDF_OT_discover_parts.bl_idname)
+        layout.operator(operators.PARTSDF_OT_recluster.bl_idname)
+        layout.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname)
+        layout.separator()
+        for operator in edit_operators.classes:
+            layout.operator(operator.bl_idname)
 
 
-register, unregister = bpy.utils.register_classes_factory(classes)
+def _menu_entry(self, context) -> None:
+    self.layout.menu(PARTSDF_MT_parts.bl_idname)
+
+
+classes = (PARTSDF_UL_parts, PARTSDF_PT_discover, PARTSDF_PT_parts, PARTSDF_MT_parts)
+MENUS = ("VIEW3D_MT_object", "VIEW3D_MT_edit_mesh_faces")
+
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register() -> None:
+    _register_classes()
+    for menu in MENUS:
+        getattr(bpy.types, menu).append(_menu_entry)
+
+
+def unregister() -> None:
+    for menu in MENUS:
+        getattr(bpy.types, menu).remove(_menu_entry)
+    _unregister_classes()

@@ -47,6 +47,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for the engine (0: automatic)")
     parser.add_argument("--python", default="", help="external Python that runs the engine (default: this one)")
     parser.add_argument("--preview", action="store_true", help="also render <name>.png (Workbench, part colours)")
+    parser.add_argument("--export-parts", choices=("glb", "obj"),
+                        help="also write each part (a capped copy of its faces) to <name>_parts/<object> <part>.<fmt>")
     return parser.parse_args(argv)
 
 
@@ -115,6 +117,26 @@ def segment_object(bpy, obj) -> dict:
     return entry
 
 
+def export_parts(bpy, obj, folder: Path, file_format: str) -> list[str]:
+    """Separate ``obj``'s parts (capped copies; the object stays) and write one file per part."""
+    from blender_addon.edit_operators import separate_parts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for copy in separate_parts(bpy.context, obj, cap_holes=True):
+        for other in bpy.context.view_layer.objects:
+            other.select_set(False)
+        copy.select_set(True)
+        bpy.context.view_layer.objects.active = copy
+        path = folder / f"{bpy.path.clean_name(copy.name)}.{file_format}"
+        if file_format == "obj":
+            bpy.ops.wm.obj_export(filepath=str(path), export_selected_objects=True, export_materials=False)
+        else:
+            bpy.ops.export_scene.gltf(filepath=str(path), use_selection=True, export_format="GLB")
+        written.append(str(path))
+    return written
+
+
 def blend_objects(bpy, names: list[str] | None) -> tuple[list, list[dict]]:
     """Mesh objects to segment in the open file (never earlier part objects) and errors for missing names."""
     scene_objects = bpy.context.scene.objects
@@ -163,6 +185,11 @@ def process_input(bpy, path: Path, out_blend: Path, args: argparse.Namespace) ->
             raise ValueError("no mesh objects to segment")
         apply_run_settings(bpy, args)
         report["objects"] += [segment_object(bpy, obj) for obj in objects]
+        if args.export_parts:
+            folder = out_blend.with_name(f"{out_blend.stem}_parts")
+            for obj, entry in zip(objects, report["objects"][-len(objects):], strict=True):
+                if entry["ok"]:
+                    entry["exported"] = export_parts(bpy, obj, folder, args.export_parts)
         bpy.ops.wm.save_as_mainfile(filepath=str(out_blend), copy=True)
         report["blend"] = str(out_blend)
         if args.preview:

@@ -177,3 +177,24 @@ def test_rebuild_after_a_merge_makes_one_part_object_fewer(parts):
     assert len(objects) == 2 and all(o is not None for o in objects)
     assert set(bpy.data.collections["Lollipop parts"].objects) == set(objects)
     assert [o.name for o in objects] == [f"Lollipop {item.label}" for item in parts.partsdf.parts]
+
+
+@pytest.mark.parametrize("cap", [True, False])
+def test_separate_copies_each_part_and_keeps_the_original(parts, cap):
+    polygons_before = len(parts.data.polygons)
+    assert bpy.ops.partsdf.separate_parts(cap_holes=cap) == {"FINISHED"}
+    copies = list(bpy.data.collections["Lollipop separated"].objects)
+    assert len(copies) == 3 and len(parts.data.polygons) == polygons_before
+    ids = ids_of(parts)
+    for copy, item in zip(copies, parts.partsdf.parts, strict=True):
+        own = int((ids == item.part_id).sum())
+        assert len(copy.data.polygons) >= own if cap else len(copy.data.polygons) == own
+        import bmesh
+
+        bm = bmesh.new()
+        bm.from_mesh(copy.data)
+        open_edges = sum(e.is_boundary for e in bm.edges)
+        bm.free()
+        assert (open_edges == 0) if cap else (open_edges > 0)
+    assert bpy.ops.partsdf.separate_parts() == {"FINISHED"}  # again: replaces, does not pile up
+    assert len(bpy.data.collections["Lollipop separated"].objects) == 3
