@@ -153,13 +153,20 @@ def segment_command(
     output: Path,
     reuse: Path | None = None,
     labels: Path | None = None,
+    split_part: int | None = None,
 ) -> list[str]:
-    """Command line of ``engine segment`` for a job (``reuse``: a cached model folder; ``labels``: given parts)."""
+    """Command line of ``engine segment`` for a job.
+
+    reuse: a cached model folder; labels: given parts (``.npy``); split_part: the part id in
+    ``labels`` to split into ``options.parts`` pieces.
+    """
     command = [python_executable(config), "-m", "engine", "segment", str(mesh_path), "-o", str(output)]
     if reuse is not None:
         command += ["--reuse", str(reuse)]
     if labels is not None:
         command += ["--labels", str(labels)]
+    if split_part is not None:
+        command += ["--split-part", str(split_part)]
     command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device]
     if options.parts is not None:
         command += ["--parts", str(options.parts)]

@@ -31,6 +31,7 @@ class Job:
     model_key: str = ""
     cache_dir: str = ""
     part_ids: list = field(default_factory=list)
+    split_index: int = 0
     started: float = field(default_factory=time.monotonic)
     stage: str = "starting"
     fraction: float = 0.0
@@ -77,15 +78,13 @@ def abort_active() -> None:
         client.remove_job_dir(job.job_dir)
 
 
-KINDS = ("discover", "recluster", "rebuild")
-
-
-def start_job(context, kind: str = "discover") -> Job:
+def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
     """Validate the object, write the job folder and start the engine. Raises SceneError or OSError.
 
     kind: ``discover`` (fit, or reuse the model cached for this mesh and settings, then cluster),
-    ``recluster`` (cached model only, no part meshes; locked parts kept) or ``rebuild`` (part
-    meshes from the object's current part ids).
+    ``recluster`` (cached model only, no part meshes; locked parts kept), ``rebuild`` (part
+    meshes from the object's current part ids) or ``split`` (the active part into ``pieces``
+    by its own activations, no part meshes).
     """
     obj = context.active_object if kind == "discover" else scene_io.result_holder(context.active_object)
     mesh_input = scene_io.read_mesh(obj)
@@ -95,6 +94,7 @@ def start_job(context, kind: str = "discover") -> Job:
     reuse = client.cached_model(config.cache_dir, key)
     part_ids: list[int] = []
     vertex_labels = None
+    split_part = None
     if kind != "discover":
         ids = _current_part_ids(obj)
         if kind == "recluster":
@@ -104,19 +104,26 @@ def start_job(context, kind: str = "discover") -> Job:
         else:
             part_ids = sorted(set(ids.tolist()))
             vertex_labels = np.searchsorted(part_ids, np.maximum(part_views.vertex_part_ids(obj.data, ids), 0))
-            options = replace(options, build_meshes=True)
+            options = replace(options, build_meshes=kind == "rebuild")
+        if kind == "split":
+            item = obj.partsdf.parts[min(obj.partsdf.active_index, len(obj.partsdf.parts) - 1)]
+            if item.locked:
+                raise scene_io.SceneError(f"{item.label} is locked: unlock it to split it")
+            split_part = part_ids.index(item.part_id)
+            options = replace(options, parts=pieces)
     job_dir = client.make_job_dir(config.cache_dir)
     try:
         mesh_path = client.write_job(job_dir, mesh_input.vertices, mesh_input.faces, options)
         labels = client.write_labels(job_dir, vertex_labels) if vertex_labels is not None else None
-        command = client.segment_command(config, options, mesh_path, job_dir / "result", reuse=reuse, labels=labels)
+        command = client.segment_command(config, options, mesh_path, job_dir / "result", reuse=reuse, labels=labels,
+                                         split_part=split_part)
         process = client.EngineProcess(command, client.engine_env(config)).start()
     except BaseException:
         client.remove_job_dir(job_dir)
         raise
     settings = {**options.as_dict(), "device": config.device, "threads": config.threads or None}
     return Job(process, job_dir, obj.session_uid, obj.name, mesh_input, settings, kind=kind, model_key=key,
-               cache_dir=config.cache_dir, part_ids=part_ids)
+               cache_dir=config.cache_dir, part_ids=part_ids, split_index=split_part or 0)
 
 
 def _current_part_ids(obj) -> np.ndarray:
@@ -171,6 +178,10 @@ def _apply(context, job: Job, obj, result) -> str:
     if job.kind == "rebuild":
         written = scene_io.replace_part_objects(context, obj, result, job.part_ids)
         return f"rebuilt {written} part meshes"
+    if job.kind == "split":
+        label, pieces = scene_io.apply_split(obj, job.mesh_input, result, job.part_ids,
+                                             job.part_ids[job.split_index])
+        return f"split {label} into {pieces} parts"
     scene_io.write_back(context, obj, job.mesh_input, result, job.settings)
     client.store_model(job.process.outcome.output, job.cache_dir, job.model_key)
     obj[scene_io.PROP_MODEL_KEY] = job.model_key
@@ -264,7 +275,7 @@ class _EngineRun:
     def _start(self, context) -> bool:
         global _active
         try:
-            _active = start_job(context, self.kind)
+            _active = start_job(context, self.kind, getattr(self, "pieces", 2))
         except (scene_io.SceneError, OSError) as error:
             self.report({"ERROR"}, f"PartSDF: {error}")
             return False
@@ -320,6 +331,21 @@ class PARTSDF_OT_recluster(_EngineRun, bpy.types.Operator):
         return _idle(cls) and _has_parts(cls, context)
 
 
+class PARTSDF_OT_split_by_activations(_EngineRun, bpy.types.Operator):
+    """Split the active part into pieces by segmenting its own faces and activations (cached model)"""
+
+    bl_idname = "partsdf.split_by_activations"
+    bl_label = "Split by Activations"
+    bl_options = {"UNDO"}
+    kind = "split"
+
+    pieces: bpy.props.IntProperty(name="Pieces", default=2, min=2, max=64, description="Number of pieces")
+
+    @classmethod
+    def poll(cls, context):
+        return _idle(cls) and _has_parts(cls, context)
+
+
 class PARTSDF_OT_rebuild_meshes(_EngineRun, bpy.types.Operator):
     """Build the part meshes again from the current (edited) parts, reusing the cached model"""
 
@@ -363,7 +389,13 @@ class PARTSDF_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (PARTSDF_OT_discover_parts, PARTSDF_OT_recluster, PARTSDF_OT_rebuild_meshes, PARTSDF_OT_cancel)
+classes = (
+    PARTSDF_OT_discover_parts,
+    PARTSDF_OT_recluster,
+    PARTSDF_OT_split_by_activations,
+    PARTSDF_OT_rebuild_meshes,
+    PARTSDF_OT_cancel,
+)
 
 
 register, _unregister_classes = bpy.utils.register_classes_factory(classes)

@@ -94,7 +94,9 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         row.operator_context = "INVOKE_DEFAULT"
         row.operator(operators.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
         row.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
-        layout.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
+        row = layout.row(align=True)
+        row.operator(operators.PARTSDF_OT_split_by_activations.bl_idname, icon="MOD_EXPLODE")
+        row.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
         if context.active_object is not None and context.active_object.mode == "EDIT":
             row = layout.row(align=True)
             row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")
@@ -115,6 +117,7 @@ class PARTSDF_MT_parts(bpy.types.Menu):
         layout.operator_context = "INVOKE_DEFAULT"
         layout.operator(operators.PARTSDF_OT_discover_parts.bl_idname)
         layout.operator(operators.PARTSDF_OT_recluster.bl_idname)
+        layout.operator(operators.PARTSDF_OT_split_by_activations.bl_idname)
         layout.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname)
         layout.separator()
         for operator in edit_operators.classes:

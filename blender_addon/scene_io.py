@@ -222,3 +222,36 @@ def replace_part_objects(context, obj, result: SegmentationResult, part_ids: lis
             item.mesh_object = new_part_object(obj, item, *result.meshes[part.id])
             written += 1
     return written
+
+
+def apply_split(
+    obj, mesh_input: MeshInput, result: SegmentationResult, part_ids: list[int], split_id: int
+) -> tuple[str, int]:
+    """Take a split of part ``split_id`` onto ``obj``: only its faces change.
+
+    Engine part j is ``part_ids[j]``; the engine's extra parts become new ids after the last one.
+    Returns the split part's label and its number of pieces.
+    """
+    state = obj.partsdf
+    engine_ids = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
+    extra = len(result.parts) - len(part_ids)
+    lookup = np.array(list(part_ids) + [max(part_ids) + 1 + i for i in range(extra)])
+    old_ids = part_views.read_part_ids(obj.data)
+    proposed = lookup[engine_ids]
+    is_new = proposed > max(part_ids)
+    ids = np.where((old_ids == split_id) & is_new, proposed, old_ids)
+    source = next(item for item in state.parts if item.part_id == split_id)
+    part_views.remove_part_object(source)
+    present = set(np.unique(ids).tolist())
+    for part in result.parts[len(part_ids):]:
+        if int(lookup[part.id]) not in present:
+            continue
+        item = state.parts.add()
+        item.part_id = int(lookup[part.id])
+        item["label"] = item.name = f"{source.label}.{part.id - len(part_ids) + 1}"
+        item.type_name = part.type_name
+        item["color"] = part_views.new_part_color(item.part_id)
+    label = source.label
+    part_views.write_part_ids(obj.data, ids)
+    part_views.sync(obj)
+    return label, len(present) - len(part_ids) + 1

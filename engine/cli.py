@@ -36,6 +36,8 @@ def _segment_parser(sub) -> None:
     p.add_argument("--labels", type=Path,
                    help="an .npy of int part ids, one per vertex: skip clustering and build these parts "
                         "(with --reuse: no training of the global field)")
+    p.add_argument("--split-part", type=int, metavar="ID",
+                   help="with --labels: split part ID into --parts pieces by its own activations")
     p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
     p.add_argument("--no-parts", action="store_true",
                    help="skip the per-part SDFs and their meshes (parts/*.obj, union.obj)")
@@ -121,7 +123,8 @@ def _segment(args: argparse.Namespace) -> int:
             vertices, faces = load_mesh(args.mesh)
             reuse = load_field(args.reuse) if args.reuse else None
             labels = load_labels(args.labels) if args.labels else None
-            result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels)
+            split = None if args.split_part is None else (args.split_part, args.parts or 2)
+            result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split)
             reporter.stage("write")
             document = write_output(args.out, result, settings, vertices, faces, str(args.mesh))
             reporter.progress(1.0)

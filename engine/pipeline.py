@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -83,11 +83,14 @@ def run(
     reporter: Reporter,
     reuse: FittedField | None = None,
     labels: np.ndarray | None = None,
+    split: tuple[int, int] | None = None,
 ) -> RunResult:
     """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh.
 
     ``labels``: (n,) int part ids per input vertex, given instead of clustering
     (an edited segmentation); they are renumbered 0..k-1 in increasing order.
+    ``split``: (part id in ``labels``, k): that part is split into k by
+    segmenting its own faces and activations; new parts get the next ids.
     """
     limit = MAX_FACES.get(settings.quality, 1_000_000)
     if len(faces) > limit:
@@ -104,6 +107,11 @@ def run(
     welded = weld(vertices, faces)
     digest = mesh_hash(welded)
     given_labels = None if labels is None else welded_labels(labels, welded)
+    if split is not None:
+        if labels is None or split[0] not in set(np.unique(labels).tolist()):
+            raise BadInputError(f"cannot split part {split[0]}: it is not among the given labels")
+        if split[1] < 2:
+            raise BadInputError(f"split a part into 2 or more pieces, not {split[1]}")
     timings["load"] = time.perf_counter() - started
 
     reporter.stage("fit")
@@ -128,6 +136,10 @@ def run(
     else:
         reporter.stage("segment")
         started = time.perf_counter()
+        if split is not None:
+            part = int(np.searchsorted(np.unique(labels), split[0]))
+            given_labels = split_part(fitted.model.to(device), unit_vertices, welded.faces, given_labels, part,
+                                      split[1], settings, device)
         part_types, type_names = group_types(unit_vertices, given_labels, settings.segment.types)
         segmentation, accuracy = Segmentation(given_labels, part_types, type_names), None
         timings["segment"] = time.perf_counter() - started
@@ -183,6 +195,43 @@ def _cluster(
     )
     timings["segment"] = time.perf_counter() - started
     return segmentation, accuracy
+
+
+def split_part(
+    model: SDFDecoder,
+    unit_vertices: np.ndarray,
+    faces: np.ndarray,
+    labels: np.ndarray,
+    part: int,
+    count: int,
+    settings: RunSettings,
+    device,
+) -> np.ndarray:
+    """(u,) labels with ``part`` split into ``count`` pieces by segmenting its own faces and activations.
+
+    The part's faces are segmented on their own (the same surface graph and
+    spectral cut as a whole run, told ``count`` parts); the piece holding the
+    part's first vertex keeps its id, the others get ids after the last one.
+    """
+    members = np.flatnonzero(labels == part)
+    inside = np.all(labels[faces] == part, axis=1)
+    if len(members) < 3 * count or inside.sum() < count:
+        raise BadInputError(f"part {part} has {len(members)} vertices; too few to split into {count}")
+    local = np.full(len(labels), -1, np.int64)
+    local[members] = np.arange(len(members))
+    sub_faces = local[faces[inside]]
+    features = feature_sets(activations(model, unit_vertices[members], device))[settings.segment.feature_set]
+    sub_settings = replace(settings.segment, parts=count, types=None)
+    graph = build_surface_graph(unit_vertices[members], sub_faces, features, sub_settings)
+    pieces = segment_surface(unit_vertices[members], graph, sub_settings, settings.seed).part_labels
+    pieces = np.unique(pieces, return_inverse=True)[1]
+    others = [c for c in range(int(pieces.max()) + 1) if c != pieces[0]]
+    mapping = np.empty(int(pieces.max()) + 1, np.int64)
+    mapping[pieces[0]] = part
+    mapping[others] = int(labels.max()) + 1 + np.arange(len(others))
+    result = labels.copy()
+    result[members] = mapping[pieces]
+    return result
 
 
 def welded_labels(labels: np.ndarray, welded: WeldedMesh) -> np.ndarray:

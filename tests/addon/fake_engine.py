@@ -47,6 +47,10 @@ def segment(args):
         send("STATUS", message=f"reusing {Path(option(args, '--reuse')).name}")
     if "--labels" in args:
         labels = np.unique(np.load(option(args, "--labels")), return_inverse=True)[1].astype(np.int32)
+        if "--split-part" in args:  # the part's vertices above its median x become a new part
+            members = labels == int(option(args, "--split-part"))
+            upper = members & (vertices[:, 0] > np.median(vertices[members, 0]))
+            labels[upper] = labels.max() + 1
         count = int(labels.max()) + 1
     else:
         x = vertices[:, 0]

@@ -77,14 +77,15 @@ def test_batch_reports_an_engine_crash(inputs, tmp_path, fake_python):
     assert "exit code 1" in report["objects"][0]["error"]
 
 
-def test_batch_exports_each_part_as_a_file(inputs, tmp_path, fake_python):
+@pytest.mark.parametrize("file_format", ["obj", "glb"])
+def test_batch_exports_each_part_as_a_file(inputs, tmp_path, fake_python, file_format):
     output = tmp_path / "out"
     done = run_batch("--input", str(inputs / "thing.obj"), "--output", str(output), "--python", fake_python("ok"),
-                     "--parts", "2", "--export-parts", "obj")
+                     "--parts", "2", "--export-parts", file_format)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((output / "thing.json").read_text(encoding="utf-8"))
     exported = report["objects"][0]["exported"]
     assert len(exported) == 2 and all(os.path.isfile(p) for p in exported)
     for path in exported:
-        with open(path, encoding="utf-8") as stream:
-            assert sum(line.startswith("f ") for line in stream) > 0
+        data = open(path, "rb").read()
+        assert data[:4] == b"glTF" if file_format == "glb" else data.count(b"\nf ") > 0

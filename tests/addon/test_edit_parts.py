@@ -198,3 +198,20 @@ def test_separate_copies_each_part_and_keeps_the_original(parts, cap):
         assert (open_edges == 0) if cap else (open_edges > 0)
     assert bpy.ops.partsdf.separate_parts() == {"FINISHED"}  # again: replaces, does not pile up
     assert len(bpy.data.collections["Lollipop separated"].objects) == 3
+
+
+def test_split_by_activations_adds_parts_after_the_last(parts):
+    before = ids_of(parts).copy()
+    parts.partsdf.active_index = 1
+    assert bpy.ops.partsdf.split_by_activations(pieces=2) == {"FINISHED"}
+    after = ids_of(parts)
+    assert set(after.tolist()) == {0, 1, 2, 3}
+    np.testing.assert_array_equal(after[before != 1], before[before != 1])
+    assert set(after[before == 1].tolist()) == {1, 3}
+    assert [item.label for item in parts.partsdf.parts][-1] == "Part 02.1"
+    assert parts.partsdf.parts[1].mesh_object is None and parts.partsdf.parts[0].mesh_object is not None
+    assert_views_match_ids(parts)
+    parts.partsdf.parts[0].locked = True
+    parts.partsdf.active_index = 0
+    with pytest.raises(RuntimeError, match="locked"):
+        bpy.ops.partsdf.split_by_activations()

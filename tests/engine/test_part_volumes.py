@@ -155,3 +155,21 @@ def test_bad_labels_are_refused_with_exit_2(lollipop, tmp_path, bad, capsys):
     code = main(["segment", str(path), "-o", str(tmp_path / "out"), "--quality", "fast", "--labels", str(labels)])
     assert code == 2 and not (tmp_path / "out").exists()
     assert "labels" in capsys.readouterr().err
+
+
+def test_split_part_divides_one_part_by_its_activations(segmented_lollipop, lollipop, tmp_path):
+    path, vertices, _, truth = lollipop
+    labels = tmp_path / "one.npy"
+    np.save(labels, np.full(len(vertices), 7))  # the whole lollipop as one part
+    out = tmp_path / "split"
+    code = main(["segment", str(path), "-o", str(out), "--quality", "fast", "--threads", "2", "--no-parts",
+                 "--reuse", str(segmented_lollipop), "--labels", str(labels), "--split-part", "7", "--parts", "2"])
+    assert code == 0
+    split = np.load(out / "vertex_labels.npy")
+    assert set(split.tolist()) == {0, 1}
+    from engine.metrics import adjusted_rand
+
+    assert adjusted_rand(truth, split) > 0.5  # the activations tell the stick from the ball
+    bad = main(["segment", str(path), "-o", str(tmp_path / "bad"), "--quality", "fast", "--no-parts",
+                "--reuse", str(segmented_lollipop), "--labels", str(labels), "--split-part", "3"])
+    assert bad == 2
