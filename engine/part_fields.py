@@ -134,7 +134,7 @@ def fit_part_field(
     loss_value = math.nan
     for step in range(settings.iterations):
         index = torch.randint(len(points_t), (settings.batch_size,), generator=generator).to(device)
-        predicted = model(points_t[index])
+        predicted = model(points_t[index]).reshape(len(index), parts)
         loss = (torch.relu(lower_t[index] - predicted) + torch.relu(predicted - upper_t[index])).mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

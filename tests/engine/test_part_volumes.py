@@ -173,3 +173,17 @@ def test_split_part_divides_one_part_by_its_activations(segmented_lollipop, loll
     bad = main(["segment", str(path), "-o", str(tmp_path / "bad"), "--quality", "fast", "--no-parts",
                 "--reuse", str(segmented_lollipop), "--labels", str(labels), "--split-part", "3"])
     assert bad == 2
+
+
+def test_a_single_part_is_the_whole_shape(lollipop):
+    _, vertices, faces, _ = lollipop
+    unit = (vertices - vertices.mean(axis=0)) / np.ptp(vertices, axis=0).max()
+    fit = FitSettings(model=ModelSettings(width=32, hidden_layers=3, skip_layer=2), iterations=60)
+    from engine.model import SDFDecoder
+
+    torch.manual_seed(0)
+    model, report = fit_part_field(SDFDecoder(fit.model), unit, faces, np.zeros(len(unit), np.int64), fit,
+                                   PartFieldSettings(iterations=30, pool_size=20_000, surface_samples=5_000),
+                                   0, torch.device("cpu"))
+    assert np.isfinite(report.final_loss)
+    assert evaluate(model, unit[:100], torch.device("cpu")).shape == (100, 1)
