@@ -215,3 +215,27 @@ def test_split_by_activations_adds_parts_after_the_last(parts):
     parts.partsdf.active_index = 0
     with pytest.raises(RuntimeError, match="locked"):
         bpy.ops.partsdf.split_by_activations()
+
+
+@pytest.mark.parametrize("operator, prepare", [
+    ("split_part", "one_part"),
+    ("separate_parts", None),
+    ("isolate_part", None),
+    ("merge_parts", "tick_two"),
+])
+def test_each_edit_is_one_undo_step(parts, operator, prepare):
+    if prepare == "one_part":
+        part_views.write_part_ids(parts.data, np.zeros(len(parts.data.polygons), np.int64))
+        part_views.sync(parts)
+    if prepare == "tick_two":
+        parts.partsdf.parts[0].selected = parts.partsdf.parts[1].selected = True
+    bpy.ops.ed.undo_push(message="before")
+    obj = bpy.data.objects["Lollipop"]
+    before_ids, before = ids_of(obj).copy(), scene_fingerprint()
+    hidden_before = sorted(o.name for o in bpy.data.objects if o.hide_get())
+    assert getattr(bpy.ops.partsdf, operator)("EXEC_DEFAULT", True) == {"FINISHED"}
+    bpy.ops.ed.undo()
+    obj = bpy.data.objects["Lollipop"]
+    np.testing.assert_array_equal(ids_of(obj), before_ids)
+    assert scene_fingerprint() == before
+    assert sorted(o.name for o in bpy.data.objects if o.hide_get()) == hidden_before
