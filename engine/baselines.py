@@ -18,7 +18,7 @@ import logging
 
 import numpy as np
 
-from .errors import BadInputError, MissingDependencyError
+from .errors import BadInputError, EngineError, MissingDependencyError
 from .meshio import validate_mesh, weld
 
 log = logging.getLogger(__name__)
@@ -108,18 +108,34 @@ def coacd_hulls(
     k: int | None = None,
     seed: int = 0,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """CoACD approximate convex decomposition with its defaults.
+    """CoACD approximate convex decomposition with its defaults, in a child process.
 
     vertices: (n, 3) float, faces: (m, 3) int. With ``k`` None CoACD runs with
     its default ``threshold=0.05``; with ``k`` it also gets ``max_convex_hull=k``.
     Returns one ``(hull_vertices (h, 3) float64, hull_faces (g, 3) int64)`` per hull.
+    CoACD can abort the whole process from C++ ("unexpected code path"); run
+    apart, that becomes an ``EngineError`` instead.
     """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
-        import coacd
+        import coacd  # noqa: F401  (checked here so a missing package is reported as such)
     except ImportError as error:
         raise MissingDependencyError("the coacd baseline needs CoACD: pip install coacd") from error
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(_run_coacd, np.asarray(vertices, np.float64), np.asarray(faces), k, seed).result()
+        except BrokenProcessPool as error:
+            raise EngineError("CoACD crashed (its process aborted) on this mesh") from error
+
+
+def _run_coacd(vertices: np.ndarray, faces: np.ndarray, k: int | None, seed: int) -> list:
+    import coacd
+
     coacd.set_log_level("error")
-    mesh = coacd.Mesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int32))
+    mesh = coacd.Mesh(vertices, np.asarray(faces, dtype=np.int32))
     result = coacd.run_coacd(
         mesh,
         threshold=COACD_THRESHOLD,

@@ -187,3 +187,15 @@ def test_a_single_part_is_the_whole_shape(lollipop):
                                    0, torch.device("cpu"))
     assert np.isfinite(report.final_loss)
     assert evaluate(model, unit[:100], torch.device("cpu")).shape == (100, 1)
+
+
+def test_open_input_still_gets_closed_part_meshes(lollipop):
+    """A mesh with a hole (the lollipop with a cap of its ball cut away): closed parts or a warning."""
+    _, vertices, faces, _ = lollipop
+    top = vertices[faces].mean(axis=1)[:, 1] > vertices[:, 1].max() - 0.03
+    reporter = Collect()
+    result = run(vertices, faces[~top], run_settings("fast", threads=2), reporter)
+    for part_vertices, part_faces in result.parts.meshes.parts:
+        assert len(part_faces) == 0 or is_watertight(part_faces)
+    empty = sum(len(f) == 0 for _, f in result.parts.meshes.parts)
+    assert empty == len([w for w in reporter.warnings if "thinner" in w])
