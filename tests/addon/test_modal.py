@@ -29,6 +29,7 @@ class ModalDriver:
         Operator.modal,
         Operator.cancel,
     )
+    kind = Operator.kind
 
     def __init__(self):
         self.reports: list[tuple] = []
