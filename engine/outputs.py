@@ -113,7 +113,8 @@ def segmentation_document(
 
 
 def part_mesh_name(part: int, type_name: str) -> str:
-    return f"{PART_MESH_FOLDER}/{part:02d}_{type_name.lower()}.obj"
+    slug = "".join(c if c.isalnum() else "_" for c in type_name.lower())
+    return f"{PART_MESH_FOLDER}/{part:02d}_{slug}.obj"
 
 
 def _part_mesh_entry(result: RunResult, part: int, type_name: str) -> dict:
