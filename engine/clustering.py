@@ -61,6 +61,9 @@ class SpectralEmbedding:
     vectors: np.ndarray
 
 
+LOOSE_VERTEX_MASS = 1e-6
+
+
 def spectral_embedding(
     edges: np.ndarray, weights: np.ndarray, areas: np.ndarray, count: int
 ) -> SpectralEmbedding:
@@ -72,7 +75,8 @@ def spectral_embedding(
     count = min(count, n - 2)
     graph = adjacency(edges, n, weights)
     laplacian = (sp.diags(np.asarray(graph.sum(axis=1)).ravel()) - graph).tocsc()
-    mass = sp.diags(areas / areas.mean()).tocsc()
+    # A vertex in no face (loose) has no area and no edge: a mass floor keeps L + sigma M invertible.
+    mass = sp.diags(np.where(areas > 0.0, areas / areas.mean(), LOOSE_VERTEX_MASS)).tocsc()
     start = np.random.default_rng(0).random(n)
     values, vectors = sla.eigsh(laplacian, count, M=mass, sigma=-1e-3, which="LM", v0=start, tol=1e-6)
     order = np.argsort(values)

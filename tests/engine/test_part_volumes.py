@@ -195,7 +195,7 @@ def test_open_input_still_gets_closed_part_meshes(lollipop):
     top = vertices[faces].mean(axis=1)[:, 1] > vertices[:, 1].max() - 0.03
     reporter = Collect()
     result = run(vertices, faces[~top], run_settings("fast", threads=2), reporter)
-    for part_vertices, part_faces in result.parts.meshes.parts:
+    for _, part_faces in result.parts.meshes.parts:
         assert len(part_faces) == 0 or is_watertight(part_faces)
     empty = sum(len(f) == 0 for _, f in result.parts.meshes.parts)
     assert empty == len([w for w in reporter.warnings if "thinner" in w])
