@@ -50,6 +50,12 @@ class _ObjectModeEdit:
                 bpy.ops.object.mode_set(mode="EDIT")
 
 
+def _active_item(obj):
+    """The part item selected in the list (clamped to the list)."""
+    state = obj.partsdf
+    return state.parts[min(state.active_index, len(state.parts) - 1)]
+
+
 def _items_by_id(obj) -> dict:
     return {item.part_id: item for item in obj.partsdf.parts}
 
@@ -133,7 +139,7 @@ class PARTSDF_OT_split_part(bpy.types.Operator):
     def execute(self, context):
         obj = _holder(context)
         state = obj.partsdf
-        item = state.parts[min(state.active_index, len(state.parts) - 1)]
+        item = _active_item(obj)
         if item.locked:
             self.report({"WARNING"}, f"{item.label} is locked")
             return {"CANCELLED"}
@@ -179,8 +185,7 @@ class PARTSDF_OT_assign_faces(bpy.types.Operator):
 
     def execute(self, context):
         obj = _holder(context)
-        state = obj.partsdf
-        item = state.parts[min(state.active_index, len(state.parts) - 1)]
+        item = _active_item(obj)
         with _ObjectModeEdit(obj) as selected:
             if not selected.any():
                 self.report({"WARNING"}, "No faces selected")
@@ -240,7 +245,7 @@ class PARTSDF_OT_isolate_part(bpy.types.Operator):
     def execute(self, context):
         obj = _holder(context)
         state = obj.partsdf
-        item = state.parts[min(state.active_index, len(state.parts) - 1)]
+        item = _active_item(obj)
         objects = [p.mesh_object for p in state.parts if p.mesh_object is not None]
         if obj.mode != "EDIT" and item.mesh_object is not None:
             for part_object in objects:

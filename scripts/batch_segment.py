@@ -218,7 +218,8 @@ def render_preview(bpy, objects: list, path: Path) -> str:
     camera.rotation_euler = (-direction).to_track_quat("-Z", "Y").to_euler()
     scene.camera = camera
     for obj in scene.objects:  # the coloured source meshes, not the overlapping per-part meshes
-        obj.hide_render = obj.type == "MESH" and obj.partsdf.source is not None
+        state = getattr(obj, "partsdf", None)
+        obj.hide_render = obj.type == "MESH" and state is not None and state.source is not None
     if scene.world is None:
         scene.world = bpy.data.worlds.new("PartSDF Preview")
         scene.world.color = (0.05, 0.05, 0.055)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -43,7 +42,9 @@ def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str]) -> int:
     import bpy
-    from mathutils import Vector
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from batch_segment import render_preview
 
     args = parse_args(argv)
     document = json.loads((args.folder / "segmentation.json").read_text())
@@ -64,28 +65,7 @@ def main(argv: list[str]) -> int:
         material.diffuse_color = (*part["color"], 1.0)
         mesh.materials.append(material)
         scene.collection.objects.link(bpy.data.objects.new(part["name"], mesh))
-    bpy.context.view_layer.update()
-    corners = [o.matrix_world @ Vector(c) for o in scene.objects for c in o.bound_box]
-    middle = sum(corners, Vector()) / len(corners)
-    radius = max((c - middle).length for c in corners)
-    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    scene.collection.objects.link(camera)
-    direction = Vector((1.0, -1.2, 0.8)).normalized()
-    width, height = 1200, 900
-    half_fov = math.atan(math.tan(camera.data.angle / 2) * min(width, height) / max(width, height))
-    camera.location = middle + direction * radius / math.sin(half_fov) * 1.05
-    camera.rotation_euler = (-direction).to_track_quat("-Z", "Y").to_euler()
-    scene.camera = camera
-    scene.world = bpy.data.worlds.new("World")
-    scene.world.color = (0.05, 0.05, 0.055)
-    scene.render.engine = "BLENDER_WORKBENCH"
-    scene.display.shading.light = "STUDIO"
-    scene.display.shading.color_type = "MATERIAL"
-    scene.display.shading.show_cavity = True
-    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.filepath = str(args.image.resolve())
-    bpy.ops.render.render(write_still=True)
+    render_preview(bpy, list(scene.objects), args.image.resolve())
     print(f"{len(parts)} part meshes -> {args.image}")
     return 0
 
