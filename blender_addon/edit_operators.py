@@ -119,10 +119,9 @@ class PARTSDF_OT_merge_parts(bpy.types.Operator):
             target = chosen[0]
             names = [items[i].label for i in chosen]
             _drop_stale_meshes(obj, chosen)
-            part_views.write_part_ids(obj.data, merge_ids(ids, chosen, target))
             for item in obj.partsdf.parts:
                 item.selected = False
-            part_views.sync(obj)
+            part_views.set_part_ids(obj, merge_ids(ids, chosen, target))
         self.report({"INFO"}, f"Merged {', '.join(names)} into {names[0]}")
         return {"FINISHED"}
 
@@ -138,7 +137,6 @@ class PARTSDF_OT_split_part(bpy.types.Operator):
 
     def execute(self, context):
         obj = _holder(context)
-        state = obj.partsdf
         item = _active_item(obj)
         if item.locked:
             self.report({"WARNING"}, f"{item.label} is locked")
@@ -156,13 +154,10 @@ class PARTSDF_OT_split_part(bpy.types.Operator):
             _drop_stale_meshes(obj, [item.part_id])
             next_id = int(ids.max()) + 1
             for piece in range(1, count):
-                ids[faces[pieces == piece]] = next_id + piece - 1
-                added = state.parts.add()
-                added["label"] = added.name = f"{source[0]}.{piece}"
-                added.part_id, added.type_name = next_id + piece - 1, source[1]
-                added["color"] = part_views.new_part_color(next_id + piece - 1)
-            part_views.write_part_ids(obj.data, ids)
-            part_views.sync(obj)
+                new_id = next_id + piece - 1
+                ids[faces[pieces == piece]] = new_id
+                part_views.add_part(obj, new_id, f"{source[0]}.{piece}", part_views.new_part_color(new_id), source[1])
+            part_views.set_part_ids(obj, ids)
         self.report({"INFO"}, f"Split {source[0]} into {count} parts")
         return {"FINISHED"}
 
@@ -195,8 +190,7 @@ class PARTSDF_OT_assign_faces(bpy.types.Operator):
             _drop_stale_meshes(obj, changed)
             ids[selected] = item.part_id
             label = item.label
-            part_views.write_part_ids(obj.data, ids)
-            part_views.sync(obj)
+            part_views.set_part_ids(obj, ids)
         self.report({"INFO"}, f"{int(selected.sum())} faces assigned to {label}")
         return {"FINISHED"}
 
@@ -221,13 +215,8 @@ class PARTSDF_OT_new_part(bpy.types.Operator):
             _drop_stale_meshes(obj, sorted(set(ids[selected].tolist())))
             new_id = int(ids.max()) + 1
             ids[selected] = new_id
-            item = state.parts.add()
-            item["label"] = item.name = f"Part {new_id + 1:02d}"
-            item.part_id = new_id
-            item["color"] = part_views.new_part_color(new_id)
-            label = item.label
-            part_views.write_part_ids(obj.data, ids)
-            part_views.sync(obj)
+            label = part_views.add_part(obj, new_id, f"Part {new_id + 1:02d}", part_views.new_part_color(new_id)).label
+            part_views.set_part_ids(obj, ids)
             state.active_index = len(state.parts) - 1
         self.report({"INFO"}, f"New part {label} from {int(selected.sum())} faces")
         return {"FINISHED"}

@@ -222,10 +222,11 @@ class _EngineRun:
     """A run of the engine on the active object: modal with progress in the UI, synchronous in background."""
 
     kind = "discover"
+    needs_parts = False
 
     @classmethod
     def poll(cls, context):
-        return _idle(cls)
+        return _idle(cls) and (not cls.needs_parts or _has_parts(cls, context))
 
     def invoke(self, context, event):
         if bpy.app.background:
@@ -325,10 +326,7 @@ class PARTSDF_OT_recluster(_EngineRun, bpy.types.Operator):
     bl_label = "Re-cluster"
     bl_options = {"UNDO"}
     kind = "recluster"
-
-    @classmethod
-    def poll(cls, context):
-        return _idle(cls) and _has_parts(cls, context)
+    needs_parts = True
 
 
 class PARTSDF_OT_split_by_activations(_EngineRun, bpy.types.Operator):
@@ -338,12 +336,9 @@ class PARTSDF_OT_split_by_activations(_EngineRun, bpy.types.Operator):
     bl_label = "Split by Activations"
     bl_options = {"UNDO"}
     kind = "split"
+    needs_parts = True
 
     pieces: bpy.props.IntProperty(name="Pieces", default=2, min=2, max=64, description="Number of pieces")
-
-    @classmethod
-    def poll(cls, context):
-        return _idle(cls) and _has_parts(cls, context)
 
 
 class PARTSDF_OT_rebuild_meshes(_EngineRun, bpy.types.Operator):
@@ -353,10 +348,7 @@ class PARTSDF_OT_rebuild_meshes(_EngineRun, bpy.types.Operator):
     bl_label = "Rebuild Part Meshes"
     bl_options = {"UNDO"}
     kind = "rebuild"
-
-    @classmethod
-    def poll(cls, context):
-        return _idle(cls) and _has_parts(cls, context)
+    needs_parts = True
 
 
 def _idle(cls) -> bool:

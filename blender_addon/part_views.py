@@ -38,6 +38,23 @@ def write_part_ids(mesh, ids: np.ndarray) -> None:
     attribute.data.foreach_set("value", np.asarray(ids, np.int32))
 
 
+def set_part_ids(obj, ids: np.ndarray) -> None:
+    """Store (p,) part ids on ``obj``'s polygons and rebuild every view from them."""
+    write_part_ids(obj.data, ids)
+    sync(obj)
+
+
+def add_part(obj, part_id: int, label: str, color, type_name: str = ""):
+    """Append a part's metadata to ``obj`` without running sync (the caller syncs once at the end)."""
+    item = obj.partsdf.parts.add()
+    item["label"] = label  # keys set directly: the label and colour update callbacks would sync each time
+    item.name = label
+    item.part_id = int(part_id)
+    item.type_name = type_name
+    item["color"] = tuple(color)
+    return item
+
+
 def vertex_part_ids(mesh, face_ids: np.ndarray) -> np.ndarray:
     """(n,) part id per vertex: the part of most of its polygons (lowest id on a tie); -1 when loose."""
     loops = np.empty(len(mesh.loops), np.int64)

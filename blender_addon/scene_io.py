@@ -95,16 +95,10 @@ def write_back(context, obj, mesh_input: MeshInput, result: SegmentationResult, 
     """Write a result onto ``obj`` (replacing an earlier run's): part ids and metadata, then their views."""
     clear_results(obj)
     labels = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
-    part_views.write_part_ids(obj.data, labels)
     state = obj.partsdf
     for part in result.parts:
-        item = state.parts.add()
-        item["label"] = part.name  # item keys set directly: no per-part sync while filling
-        item.name = part.name
-        item.part_id = part.id
-        item.type_name = part.type_name
-        item["color"] = part.color
-    part_views.sync(obj)
+        part_views.add_part(obj, part.id, part.name, part.color, part.type_name)
+    part_views.set_part_ids(obj, labels)
     if result.meshes:
         _write_part_objects(context, obj, result)
     state.active_index = 0
@@ -190,14 +184,10 @@ def apply_recluster(obj, mesh_input: MeshInput, result: SegmentationResult) -> t
     kept_colors = {tuple(round(c, 4) for c in item.color) for item in state.parts}
     for part in result.parts:
         if part.id + offset in present:
-            item = state.parts.add()
-            item["label"] = item.name = part.name
-            item.part_id = part.id + offset
-            item.type_name = part.type_name
-            color = tuple(round(c, 4) for c in part.color)
-            item["color"] = part_views.new_part_color(item.part_id) if color in kept_colors else part.color
-    part_views.write_part_ids(obj.data, ids)
-    part_views.sync(obj)
+            taken = tuple(round(c, 4) for c in part.color) in kept_colors
+            color = part_views.new_part_color(part.id + offset) if taken else part.color
+            part_views.add_part(obj, part.id + offset, part.name, color, part.type_name)
+    part_views.set_part_ids(obj, ids)
     return len(present), len(locked)
 
 
@@ -246,12 +236,9 @@ def apply_split(
     for part in result.parts[len(part_ids):]:
         if int(lookup[part.id]) not in present:
             continue
-        item = state.parts.add()
-        item.part_id = int(lookup[part.id])
-        item["label"] = item.name = f"{source.label}.{part.id - len(part_ids) + 1}"
-        item.type_name = part.type_name
-        item["color"] = part_views.new_part_color(item.part_id)
+        new_id = int(lookup[part.id])
+        label = f"{source.label}.{part.id - len(part_ids) + 1}"
+        part_views.add_part(obj, new_id, label, part_views.new_part_color(new_id), part.type_name)
     label = source.label
-    part_views.write_part_ids(obj.data, ids)
-    part_views.sync(obj)
+    part_views.set_part_ids(obj, ids)
     return label, len(present) - len(part_ids) + 1
