@@ -33,11 +33,15 @@ def _segment_parser(sub) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
-    p.add_argument("--labels", type=Path,
-                   help="an .npy of int part ids, one per vertex: skip clustering and build these parts "
-                        "(with --reuse: no training of the global field)")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--labels", type=Path,
+                       help="an .npy of int part ids, one per vertex: skip clustering and build these parts, "
+                            "keeping their ids (with --reuse: no training of the global field)")
+    given.add_argument("--face-labels", type=Path,
+                       help="as --labels, one part id per triangle (the add-on's own truth)")
     p.add_argument("--split-part", type=int, metavar="ID",
-                   help="with --labels: split part ID into --parts pieces by its own activations")
+                   help="with --labels or --face-labels: split part ID into --parts pieces by its own "
+                        "activations (new pieces get the ids after the last)")
     p.add_argument("--events", action="store_true", help="JSON-lines protocol on stdout (for the add-on)")
     p.add_argument("--no-parts", action="store_true",
                    help="skip the per-part SDFs and their meshes (parts/*.obj, union.obj)")
@@ -123,8 +127,10 @@ def _segment(args: argparse.Namespace) -> int:
             vertices, faces = load_mesh(args.mesh)
             reuse = load_field(args.reuse) if args.reuse else None
             labels = load_labels(args.labels) if args.labels else None
+            face_labels = load_labels(args.face_labels) if args.face_labels else None
             split = None if args.split_part is None else (args.split_part, args.parts or 2)
-            result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split)
+            result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split,
+                         face_labels=face_labels)
             reporter.stage("write")
             document = write_output(args.out, result, settings, vertices, faces, str(args.mesh))
             reporter.progress(1.0)

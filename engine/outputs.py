@@ -59,24 +59,33 @@ def part_names(part_types: np.ndarray, type_names: tuple[str, ...]) -> list[str]
 def segmentation_document(
     result: RunResult, settings: RunSettings, vertices: np.ndarray, faces: np.ndarray, source: str
 ) -> dict:
-    """The JSON description of a run (see README, 'Output folder')."""
+    """The JSON description of a run (see README, 'Output folder'); part ids are ``result.part_ids``."""
     seg = result.segmentation
-    colors = part_colors(len(seg.part_types))
+    colors = part_colors(int(max(result.part_ids.max(), *result.vertexless_parts, 0)) + 1)
     names = part_names(seg.part_types, seg.type_names)
     parts = []
     for part, (part_type, name) in enumerate(zip(seg.part_types, names, strict=True)):
-        mask = result.vertex_labels == part
+        part_id = int(result.part_ids[part])
+        mask = result.vertex_labels == part_id
         points = vertices[mask]
         parts.append({
-            "id": part,
+            "id": part_id,
             "name": name,
             "type": int(part_type),
             "type_name": seg.type_names[part_type],
             "vertex_count": int(mask.sum()),
-            "face_count": int((result.face_labels == part).sum()),
-            "color": [round(float(c), 4) for c in colors[part]],
+            "face_count": int((result.face_labels == part_id).sum()),
+            "color": [round(float(c), 4) for c in colors[part_id]],
             "bbox": [points.min(axis=0).tolist(), points.max(axis=0).tolist()] if len(points) else None,
             **_part_mesh_entry(result, part, seg.type_names[part_type]),
+        })
+    for part_id in result.vertexless_parts:
+        parts.append({
+            "id": part_id, "name": f"Part {part_id:02d}", "type": None, "type_name": "", "vertex_count": 0,
+            "face_count": int((result.face_labels == part_id).sum()),
+            "color": [round(float(c), 4) for c in colors[part_id]], "bbox": None,
+            "note": "too small for a part mesh: its faces win no vertex of their own",
+            **({"mesh": None} if result.parts is not None else {}),
         })
     report = result.field.report
     return {
@@ -112,20 +121,20 @@ def segmentation_document(
     }
 
 
-def part_mesh_name(part: int, type_name: str) -> str:
+def part_mesh_name(part_id: int, type_name: str) -> str:
     slug = "".join(c if c.isalnum() else "_" for c in type_name.lower())
-    return f"{PART_MESH_FOLDER}/{part:02d}_{slug}.obj"
+    return f"{PART_MESH_FOLDER}/{part_id:02d}_{slug}.obj"
 
 
 def _part_mesh_entry(result: RunResult, part: int, type_name: str) -> dict:
-    """The part's mesh file, watertightness and enclosed volume (input units), when it has a mesh."""
+    """Dense part ``part``'s mesh file, watertightness and enclosed volume (input units), when it has a mesh."""
     if result.parts is None:
         return {}
     vertices, faces = result.parts.meshes.parts[part]
     if len(faces) == 0:
-        return {"mesh": None}
+        return {"mesh": None, "note": "thinner than the mesh grid: no part mesh"}
     scale = result.field.normalisation.scale
-    return {"mesh": part_mesh_name(part, type_name), "mesh_watertight": is_watertight(faces),
+    return {"mesh": part_mesh_name(int(result.part_ids[part]), type_name), "mesh_watertight": is_watertight(faces),
             "mesh_volume": mesh_volume(vertices, faces) / scale**3}
 
 
@@ -135,7 +144,8 @@ def _write_part_meshes(folder: Path, result: RunResult) -> None:
     seg = result.segmentation
     for part, (vertices, faces) in enumerate(result.parts.meshes.parts):
         if len(faces):
-            write_obj(folder / part_mesh_name(part, seg.type_names[seg.part_types[part]]), from_unit(vertices), faces)
+            name = part_mesh_name(int(result.part_ids[part]), seg.type_names[seg.part_types[part]])
+            write_obj(folder / name, from_unit(vertices), faces)
     union_vertices, union_faces = result.parts.meshes.union
     write_obj(folder / UNION_MESH, from_unit(union_vertices), union_faces)
     torch.save(result.parts.field.state_dict(), folder / PART_FIELD_WEIGHTS)
@@ -154,7 +164,7 @@ def write_output(
         document = segmentation_document(result, settings, vertices, faces, source)
         np.save(staging / VERTEX_LABELS, result.vertex_labels.astype(np.int32))
         np.save(staging / FACE_LABELS, result.face_labels.astype(np.int32))
-        colors = (part_colors(len(result.segmentation.part_types))[result.vertex_labels] * 255).astype(np.uint8)
+        colors = (part_colors(int(result.vertex_labels.max()) + 1)[result.vertex_labels] * 255).astype(np.uint8)
         mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colors, process=False)
         mesh.export(staging / COLORED_MESH)
         save_field(staging, result.field, settings)

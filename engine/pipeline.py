@@ -12,6 +12,7 @@ from .classifier import held_out_accuracy
 from .device import configure_threads, resolve_device
 from .errors import BadInputError
 from .fitting import FitReport, fit_sdf
+from .given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
 from .meshio import Normalisation, WeldedMesh, weld
 from .model import SDFDecoder
 from .part_fields import PartFitReport, evaluate, fit_part_field
@@ -41,7 +42,10 @@ class FittedField:
 class RunResult:
     """Everything a run produces, in the caller's vertex and face order.
 
-    vertex_labels: (n,) int32, face_labels: (m,) int32 (majority of corners).
+    vertex_labels: (n,) int32, face_labels: (m,) int32 (majority of corners, or the caller's own
+    face labels): part ids, the caller's own when labels were given.
+    part_ids: (k,) the id of each dense part index of ``segmentation`` (0..k-1 when clustered).
+    vertexless_parts: given ids whose faces won no vertex: listed, but without a part volume.
     """
 
     welded: WeldedMesh
@@ -52,6 +56,8 @@ class RunResult:
     classifier_accuracy: float | None
     device: str
     threads: int
+    part_ids: np.ndarray
+    vertexless_parts: tuple[int, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     parts: PartVolumes | None = None
 
@@ -84,13 +90,15 @@ def run(
     reuse: FittedField | None = None,
     labels: np.ndarray | None = None,
     split: tuple[int, int] | None = None,
+    face_labels: np.ndarray | None = None,
 ) -> RunResult:
     """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh.
 
-    ``labels``: (n,) int part ids per input vertex, given instead of clustering
-    (an edited segmentation); they are renumbered 0..k-1 in increasing order.
-    ``split``: (part id in ``labels``, k): that part is split into k by
-    segmenting its own faces and activations; new parts get the next ids.
+    ``labels``: (n,) int part ids per input vertex, or ``face_labels``: (m,) per
+    triangle, given instead of clustering (an edited segmentation); the ids are
+    the caller's and come back unchanged (see ``given_parts``).
+    ``split``: (a given part id, k): that part is split into k by segmenting its
+    own faces and activations; new parts get the ids after the last given one.
     """
     limit = MAX_FACES.get(settings.quality, 1_000_000)
     if len(faces) > limit:
@@ -106,10 +114,11 @@ def run(
     started = time.perf_counter()
     welded = weld(vertices, faces)
     digest = mesh_hash(welded)
-    given_labels = None if labels is None else welded_labels(labels, welded)
+    given = _given_parts(welded, faces, labels, face_labels)
     if split is not None:
-        if labels is None or split[0] not in set(np.unique(labels).tolist()):
-            raise BadInputError(f"cannot split part {split[0]}: it is not among the given labels")
+        if given is None:
+            raise BadInputError(f"cannot split part {split[0]}: give the parts with --labels or --face-labels")
+        given.dense_index(split[0])
         if split[1] < 2:
             raise BadInputError(f"split a part into 2 or more pieces, not {split[1]}")
     timings["load"] = time.perf_counter() - started
@@ -131,36 +140,52 @@ def run(
     timings["fit"] = time.perf_counter() - started
 
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
-    if given_labels is None:
+    if given is None:
         segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, reporter, timings)
     else:
         reporter.stage("segment")
         started = time.perf_counter()
         if split is not None:
-            part = int(np.searchsorted(np.unique(labels), split[0]))
-            given_labels = split_part(fitted.model.to(device), unit_vertices, welded.faces, given_labels, part,
-                                      split[1], settings, device)
-        part_types, type_names = group_types(unit_vertices, given_labels, settings.segment.types)
-        segmentation, accuracy = Segmentation(given_labels, part_types, type_names), None
+            given = after_split(given, split_part(fitted.model.to(device), unit_vertices, welded.faces,
+                                                  given.welded_labels, given.dense_index(split[0]), split[1],
+                                                  settings, device))
+        part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
+        segmentation, accuracy = Segmentation(given.welded_labels, part_types, type_names), None
         timings["segment"] = time.perf_counter() - started
+        for part in given.vertexless:
+            reporter.warn(f"part {part} holds no vertex of its own (its faces are too few): it keeps its faces "
+                          "but gets no part mesh")
 
     volumes = None
     if settings.part_field is not None:
         volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, reporter, timings)
 
-    vertex_labels = segmentation.part_labels[welded.input_to_welded].astype(np.int32)
+    part_ids = np.arange(len(segmentation.part_types)) if given is None else given.ids
+    vertex_labels = part_ids[segmentation.part_labels][welded.input_to_welded].astype(np.int32)
+    split_id = None if split is None else split[0]
     return RunResult(
         welded=welded,
         field=fitted,
         segmentation=segmentation,
         vertex_labels=vertex_labels,
-        face_labels=face_labels_from_vertices(vertex_labels, faces),
+        face_labels=caller_face_labels(given, vertex_labels, faces, split_id),
         classifier_accuracy=accuracy,
         device=str(device),
         threads=threads,
+        part_ids=part_ids,
+        vertexless_parts=() if given is None else given.vertexless,
         timings=timings,
         parts=volumes,
     )
+
+
+def _given_parts(welded: WeldedMesh, faces: np.ndarray, labels: np.ndarray | None,
+                 face_labels: np.ndarray | None) -> GivenParts | None:
+    if labels is not None and face_labels is not None:
+        raise BadInputError("give the parts per vertex (--labels) or per triangle (--face-labels), not both")
+    if face_labels is not None:
+        return from_face_labels(face_labels, faces, welded)
+    return None if labels is None else from_vertex_labels(labels, welded)
 
 
 def _cluster(
@@ -234,28 +259,6 @@ def split_part(
     return result
 
 
-def welded_labels(labels: np.ndarray, welded: WeldedMesh) -> np.ndarray:
-    """(u,) int64 labels 0..k-1 on the welded vertices from (n,) given labels on the input vertices.
-
-    Input vertices welded together must agree; the ids are renumbered in increasing order.
-    """
-    labels = np.asarray(labels)
-    count = len(welded.input_to_welded)
-    if labels.shape != (count,) or labels.dtype.kind not in "iu":
-        raise BadInputError(f"labels must be {count} integers (one per vertex), got shape {labels.shape} "
-                            f"of {labels.dtype}")
-    if labels.min() < 0:
-        raise BadInputError("labels must not be negative")
-    ids, dense = np.unique(labels, return_inverse=True)
-    result = np.full(len(welded.vertices), -1, dtype=np.int64)
-    result[welded.input_to_welded] = dense
-    if np.any(result[welded.input_to_welded] != dense):
-        raise BadInputError("vertices at the same position carry different labels; give them one part")
-    if np.any(result < 0):
-        raise BadInputError("some welded vertices got no label")
-    return result
-
-
 def _part_volumes(
     fitted: FittedField,
     unit_vertices: np.ndarray,
@@ -287,12 +290,3 @@ def _part_volumes(
         elif dropped:
             reporter.warn(f"part {part}: {dropped} small stray piece(s) of its SDF were left out of its mesh")
     return PartVolumes(field=model, meshes=meshes, report=report)
-
-
-def face_labels_from_vertices(vertex_labels: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(m,) int32: the label most corners of each face carry (first corner on a three-way tie)."""
-    corners = vertex_labels[faces]
-    second_matches_third = corners[:, 1] == corners[:, 2]
-    first_is_odd_one = (corners[:, 0] != corners[:, 1]) & (corners[:, 0] != corners[:, 2]) & second_matches_third
-    return np.where(first_is_odd_one, corners[:, 1], corners[:, 0]).astype(np.int32)
-

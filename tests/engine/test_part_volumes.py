@@ -136,15 +136,36 @@ def test_a_tiny_part_gets_a_closed_mesh_or_none_never_a_crash(lollipop):
 def test_given_labels_skip_clustering_and_build_those_parts(segmented_lollipop, lollipop, tmp_path):
     path, _, _, truth = lollipop
     labels = tmp_path / "edited.npy"
-    np.save(labels, truth * 5 + 3)  # any non-negative ids; renumbered in increasing order
+    np.save(labels, truth * 5 + 3)  # any non-negative ids; kept as given
     out = tmp_path / "from_labels"
     code = main(["segment", str(path), "-o", str(out), "--quality", "fast", "--threads", "2",
                  "--reuse", str(segmented_lollipop), "--labels", str(labels)])
     assert code == 0
     document = json.loads((out / "segmentation.json").read_text())
     assert "probe" not in document["timings"] and document["timings"]["fit"] < 1.0
-    np.testing.assert_array_equal(np.load(out / "vertex_labels.npy"), truth)
+    np.testing.assert_array_equal(np.load(out / "vertex_labels.npy"), truth * 5 + 3)
+    assert [p["id"] for p in document["parts"]] == [3, 8]
     assert [bool(p["mesh"]) for p in document["parts"]] == [True, True]
+
+
+def test_face_labels_round_trip_and_a_one_face_part_gets_a_note_not_a_mesh(segmented_lollipop, lollipop,
+                                                                             tmp_path):
+    path, vertices, faces, truth = lollipop
+    face_labels = truth[faces[:, 0]] * 10 + 4  # ids 4 and 14
+    top = int(np.argmax(vertices[faces].mean(axis=1)[:, 1]))
+    face_labels[top] = 99  # New Part from Selection on one face
+    np.save(tmp_path / "faces.npy", face_labels)
+    out = tmp_path / "from_faces"
+    code = main(["segment", str(path), "-o", str(out), "--quality", "fast", "--threads", "2",
+                 "--reuse", str(segmented_lollipop), "--face-labels", str(tmp_path / "faces.npy")])
+    assert code == 0
+    np.testing.assert_array_equal(np.load(out / "face_labels.npy"), face_labels)
+    parts = {p["id"]: p for p in json.loads((out / "segmentation.json").read_text())["parts"]}
+    assert sorted(parts) == [4, 14, 99]
+    assert parts[99]["mesh"] is None and "too small" in parts[99]["note"] and parts[99]["face_count"] == 1
+    for part_id in (4, 14):
+        assert parts[part_id]["mesh"].startswith(f"parts/{part_id:02d}_")
+        assert (out / parts[part_id]["mesh"]).is_file()
 
 
 @pytest.mark.parametrize("bad", [np.zeros(5, dtype=np.int64), np.full(10, 1.5), "negative"])
@@ -166,7 +187,7 @@ def test_split_part_divides_one_part_by_its_activations(segmented_lollipop, loll
                  "--reuse", str(segmented_lollipop), "--labels", str(labels), "--split-part", "7", "--parts", "2"])
     assert code == 0
     split = np.load(out / "vertex_labels.npy")
-    assert set(split.tolist()) == {0, 1}
+    assert set(split.tolist()) == {7, 8}  # the part keeps its id, the new piece takes the next
     from engine.metrics import adjusted_rand
 
     assert adjusted_rand(truth, split) > 0.5  # the activations tell the stick from the ball
