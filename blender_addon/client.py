@@ -152,19 +152,19 @@ def segment_command(
     mesh_path: Path,
     output: Path,
     reuse: Path | None = None,
-    labels: Path | None = None,
+    face_labels: Path | None = None,
     split_part: int | None = None,
 ) -> list[str]:
     """Command line of ``engine segment`` for a job.
 
-    reuse: a cached model folder; labels: given parts (``.npy``); split_part: the part id in
-    ``labels`` to split into ``options.parts`` pieces.
+    reuse: a cached model folder; face_labels: given parts, one id per triangle (``.npy``);
+    split_part: the part id in ``face_labels`` to split into ``options.parts`` pieces.
     """
     command = [python_executable(config), "-m", "engine", "segment", str(mesh_path), "-o", str(output)]
     if reuse is not None:
         command += ["--reuse", str(reuse)]
-    if labels is not None:
-        command += ["--labels", str(labels)]
+    if face_labels is not None:
+        command += ["--face-labels", str(face_labels)]
     if split_part is not None:
         command += ["--split-part", str(split_part)]
     command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device]
@@ -205,7 +205,11 @@ MODEL_FILES = ("model.pt", "model.json", "surface_graph.npz")
 
 
 def model_key(vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> str:
-    """Cache key of a fitted model: the geometry and the settings the fit depends on (quality, seed)."""
+    """Cache key of a fitted model: the object-space geometry and the settings the fit depends on.
+
+    vertices: (n, 3) object-space coordinates (a move, rotation or scale of the object keeps the key);
+    faces: (m, 3) triangles. Settings: quality and seed.
+    """
     digest = hashlib.sha256()
     digest.update(np.round(np.asarray(vertices, np.float64), 9).tobytes())
     digest.update(np.asarray(faces, np.int64).tobytes())
@@ -239,9 +243,9 @@ def store_model(result: Path, cache_dir: str, key: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_labels(job_dir: Path, labels: np.ndarray) -> Path:
-    """Write (n,) int part ids per vertex as ``labels.npy``; returns its path."""
-    path = job_dir / "labels.npy"
+def write_face_labels(job_dir: Path, labels: np.ndarray) -> Path:
+    """Write (m,) int part ids, one per triangle of ``mesh.npz``, as ``face_labels.npy``; returns its path."""
+    path = job_dir / "face_labels.npy"
     np.save(path, np.asarray(labels, np.int64))
     return path
 

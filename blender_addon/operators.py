@@ -30,8 +30,7 @@ class Job:
     kind: str = "discover"
     model_key: str = ""
     cache_dir: str = ""
-    part_ids: list = field(default_factory=list)
-    split_index: int = 0
+    split_part: int | None = None
     started: float = field(default_factory=time.monotonic)
     stage: str = "starting"
     fraction: float = 0.0
@@ -84,7 +83,8 @@ def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
     kind: ``discover`` (fit, or reuse the model cached for this mesh and settings, then cluster),
     ``recluster`` (cached model only, no part meshes; locked parts kept), ``rebuild`` (part
     meshes from the object's current part ids) or ``split`` (the active part into ``pieces``
-    by its own activations, no part meshes).
+    by its own activations, no part meshes). Edits send the part id of every triangle, and
+    the engine answers with the same ids.
     """
     obj = context.active_object if kind == "discover" else scene_io.result_holder(context.active_object)
     mesh_input = scene_io.read_mesh(obj)
@@ -92,8 +92,7 @@ def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
     options = context.scene.partsdf.settings.options()
     key = client.model_key(mesh_input.vertices, mesh_input.faces, options)
     reuse = client.cached_model(config.cache_dir, key)
-    part_ids: list[int] = []
-    vertex_labels = None
+    triangle_ids = None
     split_part = None
     if kind != "discover":
         ids = _current_part_ids(obj)
@@ -102,28 +101,27 @@ def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
                 raise scene_io.SceneError(_no_model_message(obj, key))
             options = replace(options, build_meshes=False)
         else:
-            part_ids = sorted(set(ids.tolist()))
-            vertex_labels = np.searchsorted(part_ids, np.maximum(part_views.vertex_part_ids(obj.data, ids), 0))
+            triangle_ids = ids[mesh_input.triangle_polygons]
             options = replace(options, build_meshes=kind == "rebuild")
         if kind == "split":
             item = obj.partsdf.parts[min(obj.partsdf.active_index, len(obj.partsdf.parts) - 1)]
             if item.locked:
                 raise scene_io.SceneError(f"{item.label} is locked: unlock it to split it")
-            split_part = part_ids.index(item.part_id)
+            split_part = item.part_id
             options = replace(options, parts=pieces)
     job_dir = client.make_job_dir(config.cache_dir)
     try:
         mesh_path = client.write_job(job_dir, mesh_input.vertices, mesh_input.faces, options)
-        labels = client.write_labels(job_dir, vertex_labels) if vertex_labels is not None else None
-        command = client.segment_command(config, options, mesh_path, job_dir / "result", reuse=reuse, labels=labels,
-                                         split_part=split_part)
+        labels = client.write_face_labels(job_dir, triangle_ids) if triangle_ids is not None else None
+        command = client.segment_command(config, options, mesh_path, job_dir / "result", reuse=reuse,
+                                         face_labels=labels, split_part=split_part)
         process = client.EngineProcess(command, client.engine_env(config)).start()
     except BaseException:
         client.remove_job_dir(job_dir)
         raise
     settings = {**options.as_dict(), "device": config.device, "threads": config.threads or None}
     return Job(process, job_dir, obj.session_uid, obj.name, mesh_input, settings, kind=kind, model_key=key,
-               cache_dir=config.cache_dir, part_ids=part_ids, split_index=split_part or 0)
+               cache_dir=config.cache_dir, split_part=split_part)
 
 
 def _current_part_ids(obj) -> np.ndarray:
@@ -176,11 +174,10 @@ def _apply(context, job: Job, obj, result) -> str:
         new, kept = scene_io.apply_recluster(obj, job.mesh_input, result)
         return f"re-clustered into {new} parts" + (f", {kept} locked kept" if kept else "")
     if job.kind == "rebuild":
-        written = scene_io.replace_part_objects(context, obj, result, job.part_ids)
-        return f"rebuilt {written} part meshes"
+        written, without = scene_io.replace_part_objects(context, obj, result)
+        return f"rebuilt {written} part meshes" + (f"; no mesh for {without}" if without else "")
     if job.kind == "split":
-        label, pieces = scene_io.apply_split(obj, job.mesh_input, result, job.part_ids,
-                                             job.part_ids[job.split_index])
+        label, pieces = scene_io.apply_split(obj, job.mesh_input, result, job.split_part)
         return f"split {label} into {pieces} parts"
     scene_io.write_back(context, obj, job.mesh_input, result, job.settings)
     client.store_model(job.process.outcome.output, job.cache_dir, job.model_key)
@@ -231,6 +228,10 @@ class _EngineRun:
     def invoke(self, context, event):
         if bpy.app.background:
             return self.execute(context)
+        return self._start_modal(context)
+
+    def _start_modal(self, context) -> set:
+        """Start the engine and follow it from a modal timer: the UI stays responsive, Esc cancels."""
         if not self._start(context):
             return {"CANCELLED"}
         self._timer = context.window_manager.event_timer_add(TIMER_S, window=context.window)
@@ -276,11 +277,14 @@ class _EngineRun:
     def _start(self, context) -> bool:
         global _active
         try:
-            _active = start_job(context, self.kind, getattr(self, "pieces", 2))
+            _active = start_job(context, self.kind, self._pieces(context))
         except (scene_io.SceneError, OSError) as error:
             self.report({"ERROR"}, f"PartSDF: {error}")
             return False
         return True
+
+    def _pieces(self, context) -> int:
+        return 2
 
     def _end(self, context, job: Job) -> set:
         global _active
@@ -338,7 +342,32 @@ class PARTSDF_OT_split_by_activations(_EngineRun, bpy.types.Operator):
     kind = "split"
     needs_parts = True
 
-    pieces: bpy.props.IntProperty(name="Pieces", default=2, min=2, max=64, description="Number of pieces")
+    pieces: bpy.props.IntProperty(
+        name="Pieces", default=2, min=2, max=64, options={"SKIP_SAVE"},
+        description="Number of pieces (default: the panel's Pieces)",
+    )
+    asked: bpy.props.BoolProperty(options={"HIDDEN", "SKIP_SAVE"})
+
+    def invoke(self, context, event):
+        """Ask for the number of pieces (menus, F3) unless the caller gave it; OK starts the run."""
+        if bpy.app.background:
+            return self.execute(context)
+        if self.properties.is_property_set("pieces"):  # the panel's button passes its Pieces field
+            return self._start_modal(context)
+        self.pieces = context.scene.partsdf.settings.split_pieces
+        self.asked = True
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        if self.asked and not bpy.app.background:
+            context.scene.partsdf.settings.split_pieces = self.pieces
+            return self._start_modal(context)
+        return super().execute(context)
+
+    def _pieces(self, context) -> int:
+        if self.asked or self.properties.is_property_set("pieces"):
+            return self.pieces
+        return context.scene.partsdf.settings.split_pieces
 
 
 class PARTSDF_OT_rebuild_meshes(_EngineRun, bpy.types.Operator):

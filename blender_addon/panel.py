@@ -95,8 +95,10 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         row.operator(operators.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
         row.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
         row = layout.row(align=True)
-        row.operator(operators.PARTSDF_OT_split_by_activations.bl_idname, icon="MOD_EXPLODE")
-        row.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
+        split = row.operator(operators.PARTSDF_OT_split_by_activations.bl_idname, icon="MOD_EXPLODE")
+        split.pieces = context.scene.partsdf.settings.split_pieces
+        row.prop(context.scene.partsdf.settings, "split_pieces", text="")
+        layout.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
         if context.active_object is not None and context.active_object.mode == "EDIT":
             row = layout.row(align=True)
             row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")

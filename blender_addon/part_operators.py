@@ -6,7 +6,7 @@ import bmesh
 import bpy
 from bpy.props import IntProperty
 
-from . import scene_io
+from . import part_views, scene_io
 
 
 def _part(context, index: int):
@@ -18,10 +18,10 @@ def _part(context, index: int):
 
 
 def _part_faces(obj, item):
-    """Edit-mode BMesh faces whose material is the part's (the source object must be in Edit Mode)."""
-    slot = next((i for i, s in enumerate(obj.material_slots) if s.material == item.material), None)
+    """Edit-mode BMesh faces whose part-id attribute is the part's (the source object must be in Edit Mode)."""
     bm = bmesh.from_edit_mesh(obj.data)
-    return bm, [f for f in bm.faces if f.material_index == slot]
+    layer = bm.faces.layers.int.get(part_views.PART_ATTRIBUTE)
+    return bm, [] if layer is None else [f for f in bm.faces if f[layer] == item.part_id]
 
 
 def _resolve(operator, context):

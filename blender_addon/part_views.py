@@ -127,6 +127,38 @@ def sync(obj) -> None:
     mesh.update()
 
 
+def rename(obj, item) -> None:
+    """Give the part's views its current label: vertex group, material and part object (no rebuild)."""
+    item.name = item.label
+    group = obj.vertex_groups.get(item.group_name) if item.group_name else None
+    if group is not None:
+        group.name = item.label
+        item.group_name = group.name
+    if item.material is not None:
+        item.material.name = f"{obj.name} {item.label}"
+    if item.mesh_object is not None:
+        item.mesh_object.name = item.mesh_object.data.name = f"{obj.name} {item.label}"
+
+
+def recolor(obj, item) -> None:
+    """Give the part's material and its corners of the colour attribute its current colour (no rebuild)."""
+    if item.material is not None:
+        _set_material_color(item.material, item.color)
+    mesh = obj.data
+    ids = read_part_ids(mesh)
+    attribute = mesh.color_attributes.get(COLOR_ATTRIBUTE)
+    if ids is None or attribute is None or attribute.domain != "CORNER" or len(attribute.data) != len(mesh.loops):
+        return
+    totals = np.empty(len(mesh.polygons), np.int64)
+    mesh.polygons.foreach_get("loop_total", totals)
+    colors = np.empty(len(mesh.loops) * 4, np.float32)
+    attribute.data.foreach_get("color", colors)
+    colors = colors.reshape(-1, 4)
+    colors[np.repeat(ids == item.part_id, totals)] = (*srgb_to_linear(item.color), 1.0)
+    attribute.data.foreach_set("color", colors.ravel())
+    mesh.update()
+
+
 def _sync_group(obj, item, vertices: np.ndarray) -> None:
     """Recreate the part's vertex group under its current label with exactly ``vertices``."""
     old = obj.vertex_groups.get(item.group_name) if item.group_name else None
@@ -172,10 +204,11 @@ def remove_part_object(item) -> None:
 
 
 def _set_material_color(material, color) -> None:
+    """Viewport colour and Principled base colour; node trees are turned on only where Blender needs it (< 5.0)."""
     linear = (*srgb_to_linear(color), 1.0)
     material.diffuse_color = linear
     if material.node_tree is None:
-        material.use_nodes = True
+        material.use_nodes = True  # deprecated in 5.0, where every new material has its node tree
     for node in material.node_tree.nodes:
         if node.type == "BSDF_PRINCIPLED":
             node.inputs["Base Color"].default_value = linear

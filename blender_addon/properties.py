@@ -36,6 +36,10 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
         default=True,
         description="Also build a closed mesh per part, in a '<object> parts' collection",
     )
+    split_pieces: IntProperty(
+        name="Pieces", default=2, min=2, max=64,
+        description="Number of pieces Split by Activations cuts the active part into",
+    )
 
     def options(self) -> RunOptions:
         return RunOptions(
@@ -47,11 +51,18 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
         )
 
 
-def _sync_owner(item, context) -> None:
-    """Rebuild the owning object's part views after a label or colour edit in the UI."""
+def _rename_views(item, context) -> None:
+    """A label edit in the UI renames the part's views (group, material, object); nothing is rebuilt."""
     from . import part_views
 
-    part_views.sync(item.id_data)
+    part_views.rename(item.id_data, item)
+
+
+def _recolor_views(item, context) -> None:
+    """A colour edit in the UI (each tick of the picker) updates the material and colour attribute only."""
+    from . import part_views
+
+    part_views.recolor(item.id_data, item)
 
 
 class PARTSDF_PG_part(bpy.types.PropertyGroup):
@@ -61,12 +72,12 @@ class PARTSDF_PG_part(bpy.types.PropertyGroup):
     ``group_name`` is the vertex group the last sync wrote, so a rename can find it.
     """
 
-    label: StringProperty(name="Name", update=_sync_owner, description="Part name (vertex group, material, object)")
+    label: StringProperty(name="Name", update=_rename_views, description="Part name (vertex group, material, object)")
     part_id: IntProperty(name="Part ID")
     type_name: StringProperty(name="Type")
     vertex_count: IntProperty(name="Vertices")
     color: FloatVectorProperty(
-        name="Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0, update=_sync_owner,
+        name="Colour", subtype="COLOR_GAMMA", size=3, min=0.0, max=1.0, update=_recolor_views,
         description="Part colour (material and colour attribute)",
     )
     locked: BoolProperty(name="Locked", description="Keep this part as it is through merge, split and re-cluster")

@@ -19,6 +19,8 @@ class ResultError(Exception):
 
 @dataclass(frozen=True)
 class PartInfo:
+    """One part of segmentation.json; ``type`` is -1 for a part without a type (no vertex of its own)."""
+
     id: int
     name: str
     type: int
@@ -100,7 +102,7 @@ def _part(folder: Path, entry: dict) -> PartInfo:
         return PartInfo(
             id=int(entry["id"]),
             name=str(entry.get("name") or f"Part {int(entry['id']):02d}"),
-            type=int(entry.get("type", 0)),
+            type=-1 if entry.get("type", 0) is None else int(entry.get("type", 0)),
             type_name=str(entry.get("type_name", "")),
             vertex_count=int(entry.get("vertex_count", 0)),
             face_count=int(entry.get("face_count", 0)),

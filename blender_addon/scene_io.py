@@ -30,7 +30,8 @@ class SceneError(Exception):
 class MeshInput:
     """The base mesh of an object as sent to the engine.
 
-    vertices: (n, 3) float64 world coordinates, in Blender vertex order.
+    vertices: (n, 3) float64 object-space coordinates, in Blender vertex order (the object's
+    transform is not applied: moving, rotating or scaling it changes nothing the engine sees).
     faces: (m, 3) int64 triangles (loop triangles) indexing ``vertices``.
     triangle_polygons: (m,) int64 polygon index of each triangle.
     """
@@ -49,12 +50,10 @@ def check_object(obj) -> None:
         raise SceneError(f"'{obj.name}' is a {obj.type.lower()} object, not a mesh: select a mesh object")
     if obj.library is not None or obj.data.library is not None:
         raise SceneError(f"'{obj.name}' is linked from a library: make it local first")
-    if abs(obj.matrix_world.determinant()) < 1e-12:
-        raise SceneError(f"'{obj.name}' has a zero scale: fix its transform first")
 
 
 def read_mesh(obj) -> MeshInput:
-    """The object's base mesh (no modifiers) in world space; flushes unsaved Edit Mode changes first."""
+    """The object's base mesh (no modifiers) in object space; flushes unsaved Edit Mode changes first."""
     check_object(obj)
     if obj.mode == "EDIT":
         obj.update_from_editmode()
@@ -68,9 +67,7 @@ def read_mesh(obj) -> MeshInput:
     mesh.loop_triangles.foreach_get("vertices", faces)
     polygons = np.empty(len(mesh.loop_triangles), np.int64)
     mesh.loop_triangles.foreach_get("polygon_index", polygons)
-    matrix = np.array(obj.matrix_world, np.float64)
-    world = co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3]
-    return MeshInput(world, faces.reshape(-1, 3), polygons, len(mesh.polygons))
+    return MeshInput(co.reshape(-1, 3), faces.reshape(-1, 3), polygons, len(mesh.polygons))
 
 
 def mesh_matches(obj, mesh_input: MeshInput) -> bool:
@@ -100,7 +97,7 @@ def write_back(context, obj, mesh_input: MeshInput, result: SegmentationResult, 
         part_views.add_part(obj, part.id, part.name, part.color, part.type_name)
     part_views.set_part_ids(obj, labels)
     if result.meshes:
-        _write_part_objects(context, obj, result)
+        replace_part_objects(context, obj, result)
     state.active_index = 0
     obj[PROP_SETTINGS] = {k: ("auto" if v is None else v) for k, v in settings.items()}
     obj[PROP_ENGINE] = result.engine_version
@@ -129,17 +126,13 @@ def clear_results(obj) -> None:
             del obj[key]
 
 
-def _write_part_objects(context, obj, result: SegmentationResult) -> None:
-    """One object per part mesh, in a new '<object> parts' collection, placed with the object's transform."""
-    replace_part_objects(context, obj, result, [part.id for part in result.parts])
-
-
 def new_part_object(obj, item, vertices: np.ndarray, faces: np.ndarray):
-    """A part object from world-space (k, 3) vertices and (f, 3) triangles, in ``obj``'s parts collection."""
-    inverse = np.linalg.inv(np.array(obj.matrix_world, np.float64))
-    local = vertices @ inverse[:3, :3].T + inverse[:3, 3]
+    """A part object from (k, 3) object-space vertices and (f, 3) triangles, in ``obj``'s parts collection.
+
+    It takes ``obj``'s current transform, so it sits on the part wherever the object was moved.
+    """
     mesh = bpy.data.meshes.new(f"{obj.name} {item.label}")
-    mesh.from_pydata(local.tolist(), [], faces.tolist())
+    mesh.from_pydata(vertices.tolist(), [], faces.tolist())
     mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
     mesh.materials.append(item.material)
     mesh.update()
@@ -191,10 +184,11 @@ def apply_recluster(obj, mesh_input: MeshInput, result: SegmentationResult) -> t
     return len(present), len(locked)
 
 
-def replace_part_objects(context, obj, result: SegmentationResult, part_ids: list[int]) -> int:
-    """Swap every part object of ``obj`` for the rebuilt meshes; engine part k is ``part_ids[k]``.
+def replace_part_objects(context, obj, result: SegmentationResult) -> tuple[int, str]:
+    """Swap every part object of ``obj`` for the result's meshes, matched by part id.
 
-    Returns the number of part objects written.
+    Returns the number of part objects written and the labels of parts the engine
+    gave no mesh ('' when every part got one).
     """
     state = obj.partsdf
     for item in state.parts:
@@ -204,41 +198,35 @@ def replace_part_objects(context, obj, result: SegmentationResult, part_ids: lis
         parent = next((c for c in obj.users_collection if c.library is None), context.scene.collection)
         parent.children.link(collection)
         state.collection = collection
-    items = {item.part_id: item for item in state.parts}
-    written = 0
-    for part in result.parts:
-        if part.id in result.meshes and part.id < len(part_ids) and part_ids[part.id] in items:
-            item = items[part_ids[part.id]]
-            item.mesh_object = new_part_object(obj, item, *result.meshes[part.id])
+    written, without = 0, []
+    for item in state.parts:
+        if item.part_id in result.meshes:
+            item.mesh_object = new_part_object(obj, item, *result.meshes[item.part_id])
             written += 1
-    return written
+        else:
+            without.append(item.label)
+    return written, ", ".join(without)
 
 
-def apply_split(
-    obj, mesh_input: MeshInput, result: SegmentationResult, part_ids: list[int], split_id: int
-) -> tuple[str, int]:
+def apply_split(obj, mesh_input: MeshInput, result: SegmentationResult, split_id: int) -> tuple[str, int]:
     """Take a split of part ``split_id`` onto ``obj``: only its faces change.
 
-    Engine part j is ``part_ids[j]``; the engine's extra parts become new ids after the last one.
+    The engine keeps the object's part ids; its new pieces have ids after the last one.
     Returns the split part's label and its number of pieces.
     """
     state = obj.partsdf
-    engine_ids = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
-    extra = len(result.parts) - len(part_ids)
-    lookup = np.array(list(part_ids) + [max(part_ids) + 1 + i for i in range(extra)])
     old_ids = part_views.read_part_ids(obj.data)
-    proposed = lookup[engine_ids]
-    is_new = proposed > max(part_ids)
+    proposed = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
+    known = {item.part_id for item in state.parts}
+    is_new = ~np.isin(proposed, list(known))
     ids = np.where((old_ids == split_id) & is_new, proposed, old_ids)
     source = next(item for item in state.parts if item.part_id == split_id)
     part_views.remove_part_object(source)
     present = set(np.unique(ids).tolist())
-    for part in result.parts[len(part_ids):]:
-        if int(lookup[part.id]) not in present:
-            continue
-        new_id = int(lookup[part.id])
-        label = f"{source.label}.{part.id - len(part_ids) + 1}"
-        part_views.add_part(obj, new_id, label, part_views.new_part_color(new_id), part.type_name)
+    new_parts = [part for part in result.parts if part.id not in known and part.id in present]
+    for number, part in enumerate(new_parts, start=1):
+        part_views.add_part(obj, part.id, f"{source.label}.{number}", part_views.new_part_color(part.id),
+                            part.type_name)
     label = source.label
     part_views.set_part_ids(obj, ids)
-    return label, len(present) - len(part_ids) + 1
+    return label, len(new_parts) + 1

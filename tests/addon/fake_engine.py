@@ -1,7 +1,9 @@
 """A stand-in engine for add-on tests: a real subprocess speaking the engine's protocol.
 
 Run as ``fake_engine.py MODE -m engine segment MESH -o OUT [options]``:
-- ok: splits the mesh into parts by x coordinate (or takes ``--labels``) and writes a complete result folder
+- ok: splits the mesh into parts by x coordinate (or takes ``--face-labels``, keeping their ids, and
+  ``--split-part`` into ``--parts`` pieces by x) and writes a complete result folder; each part mesh
+  is its vertices' bounding box; a part that holds no vertex gets no mesh
 - garbage: prints non-protocol text and exits 0
 - crash: prints a traceback on stderr and exits 1
 - hang: sends progress until it receives SIGINT, then ERROR 130 and exits 130
@@ -45,26 +47,31 @@ def segment(args):
         send("PROGRESS", stage="fitting", fraction=step / 3, overall=step / 4)
     if "--reuse" in args:
         send("STATUS", message=f"reusing {Path(option(args, '--reuse')).name}")
-    if "--labels" in args:
-        labels = np.unique(np.load(option(args, "--labels")), return_inverse=True)[1].astype(np.int32)
-        if "--split-part" in args:  # the part's vertices above its median x become a new part
-            members = labels == int(option(args, "--split-part"))
-            upper = members & (vertices[:, 0] > np.median(vertices[members, 0]))
-            labels[upper] = labels.max() + 1
-        count = int(labels.max()) + 1
+    if "--face-labels" in args:  # the caller's ids per triangle, kept; vertices take their first face's id
+        face_labels = np.load(option(args, "--face-labels")).astype(np.int32)
+        labels = np.full(len(vertices), -1, np.int32)
+        labels[faces[::-1].ravel()] = np.repeat(face_labels[::-1], 3)
+        if "--split-part" in args:  # the part's vertices go into --parts pieces by x quantiles
+            split = int(option(args, "--split-part"))
+            members = labels == split
+            edges = np.quantile(vertices[members, 0], np.linspace(0, 1, count + 1)[1:-1])
+            piece = np.searchsorted(edges, vertices[:, 0], side="right")
+            first_new = int(face_labels.max()) + 1
+            labels[members & (piece > 0)] = first_new + piece[members & (piece > 0)] - 1
+            moved = (face_labels == split) & (labels[faces[:, 0]] != split)
+            face_labels[moved] = labels[faces[moved, 0]]
     else:
         x = vertices[:, 0]
         edges = np.quantile(x, np.linspace(0, 1, count + 1)[1:-1])
         labels = np.searchsorted(edges, x, side="right").astype(np.int32)
-    face_labels = labels[faces[:, 0]].astype(np.int32)
+        face_labels = labels[faces[:, 0]].astype(np.int32)
     staging = output.with_name(output.name + ".tmp")
     (staging / "parts").mkdir(parents=True)
     np.save(staging / "vertex_labels.npy", labels)
     np.save(staging / "face_labels.npy", face_labels)
     parts = []
-    for part in range(count):
-        members = vertices[labels == part] if (labels == part).any() else vertices[:1]
-        low, high = members.min(0), members.max(0) + 1e-3
+    for part in sorted(set(face_labels.tolist())):
+        members = vertices[labels == part] if (labels == part).any() else None
         entry = {
             "id": part,
             "name": f"Part {part + 1:02d}",
@@ -72,13 +79,14 @@ def segment(args):
             "type_name": f"type {part % 2}",
             "vertex_count": int((labels == part).sum()),
             "face_count": int((face_labels == part).sum()),
-            "color": [0.1 + 0.25 * part % 1.0, 0.5, 0.9 - 0.2 * part],
-            "bbox": [low.tolist(), high.tolist()],
+            "color": [0.1 + 0.25 * part % 1.0, 0.5, 0.9 - 0.2 * part % 0.9],
         }
         if "--no-parts" not in args:
-            entry["mesh"] = f"parts/{part}_{part % 2}.obj"
-            write_obj(staging / entry["mesh"], low, high)
+            entry["mesh"] = None if members is None else f"parts/{part}_{part % 2}.obj"
+            if members is not None:
+                write_obj(staging / entry["mesh"], members.min(0), members.max(0) + 1e-3)
         parts.append(entry)
+    count = len(parts)
     document = {
         "format_version": 1,
         "engine_version": "fake-1",

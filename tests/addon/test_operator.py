@@ -64,15 +64,15 @@ def test_part_objects_sit_on_the_parts_in_world_space(scene, prefs, fake_python)
     prefs.python_path = fake_python("ok")
     obj = make_lollipop()
     discover()
-    world = np.array([obj.matrix_world @ v.co for v in obj.data.vertices])
+    local = np.array([v.co for v in obj.data.vertices])
+    vertex_labels = np.searchsorted(np.quantile(local[:, 0], [1 / 3, 2 / 3]), local[:, 0], side="right")
     for item in obj.partsdf.parts:
-        box = np.array([item.mesh_object.matrix_world @ v.co for v in item.mesh_object.data.vertices])
-        index = obj.vertex_groups[item.name].index
-        members = world[[v.index for v in obj.data.vertices if any(g.group == index for g in v.groups)]]
-        # Groups come from the face part ids (a boundary vertex joins its faces' majority), the fake
-        # engine's boxes from its vertex labels: the box sits on its part, not elsewhere in the world.
-        size = np.ptp(world, axis=0).max()
-        assert np.linalg.norm(box.mean(0) - members.mean(0)) < 0.15 * size
+        # The fake engine's part mesh is the box of its part's vertices in the coordinates it was sent.
+        box = np.array([v.co for v in item.mesh_object.data.vertices])
+        members = local[vertex_labels == item.part_id]
+        np.testing.assert_allclose(box.min(0), members.min(0), atol=1e-5)
+        np.testing.assert_allclose(box.max(0), members.max(0) + 1e-3, atol=1e-5)
+        np.testing.assert_allclose(np.array(item.mesh_object.matrix_world), np.array(obj.matrix_world), atol=1e-6)
 
 
 def test_rerun_replaces_instead_of_piling_up(scene, prefs, fake_python):

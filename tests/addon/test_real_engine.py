@@ -12,7 +12,7 @@ from conftest import engine_available, make_lollipop
 from test_batch import run_batch
 from test_operator import job_folders, vertex_membership
 
-from blender_addon import client, operators
+from blender_addon import client, operators, part_views
 
 pytestmark = pytest.mark.skipif(not engine_available(), reason="the engine CLI (engine/__main__.py) is not there yet")
 
@@ -97,3 +97,34 @@ def test_recluster_with_the_real_engine_trains_nothing(two_parts, prefs):
     assert result == {"FINISHED"}, message
     assert obj.partsdf.parts[0].locked and len(obj.partsdf.parts) >= 2
     assert (vertex_membership(obj).sum(axis=1) == 1).all()
+
+
+def test_moved_object_one_face_part_and_rebuild_with_the_real_engine(two_parts, prefs):
+    """Discover, move and rotate the object, make a part of one face, rebuild: each part its own mesh or a note."""
+    obj = make_lollipop()
+    two_parts.build_meshes = False
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    obj.location, obj.rotation_euler = (-3.0, 1.0, 0.0), (0.0, 1.2, 0.4)
+    bpy.context.view_layer.update()
+    top = max(obj.data.polygons, key=lambda p: p.center.z).index
+    ids = part_views.read_part_ids(obj.data)
+    ids[top] = ids.max() + 1  # New Part from Selection on the top face
+    part_views.add_part(obj, int(ids[top]), "Tip", (1.0, 0.0, 0.0))
+    part_views.set_part_ids(obj, ids)
+    job = operators.start_job(bpy.context, "rebuild")
+    job.process.wait(on_event=job.apply)
+    assert all(f in (0.0, 1.0) for stage, f in job.stages if stage == "fit"), "the move kept the cached model"
+    result, level, message = operators.finish_job(bpy.context, job)
+    assert result == {"FINISHED"} and "no mesh for Tip" in message, message
+    assert any("holds no vertex" in w for w in job.process.outcome.warnings)
+    items = {item.label: item for item in obj.partsdf.parts}
+    assert items["Tip"].mesh_object is None
+    local = np.array([v.co for v in obj.data.vertices])
+    centers = np.array([p.center for p in obj.data.polygons])
+    for item in obj.partsdf.parts:
+        if item.label == "Tip":
+            continue
+        part_mesh = np.array([v.co for v in item.mesh_object.data.vertices])
+        own = centers[ids == item.part_id]
+        assert np.linalg.norm(part_mesh.mean(0) - own.mean(0)) < 0.25 * np.ptp(local, axis=0).max()
+        np.testing.assert_allclose(np.array(item.mesh_object.matrix_world), np.array(obj.matrix_world), atol=1e-6)
