@@ -60,18 +60,22 @@ def segment(args):
             labels[members & (piece > 0)] = first_new + piece[members & (piece > 0)] - 1
             moved = (face_labels == split) & (labels[faces[:, 0]] != split)
             face_labels[moved] = labels[faces[moved, 0]]
+        ids = sorted(set(face_labels.tolist()) | set(labels[labels >= 0].tolist()))
     else:
         x = vertices[:, 0]
         edges = np.quantile(x, np.linspace(0, 1, count + 1)[1:-1])
         labels = np.searchsorted(edges, x, side="right").astype(np.int32)
         face_labels = labels[faces[:, 0]].astype(np.int32)
+        ids = list(range(count))
     staging = output.with_name(output.name + ".tmp")
     (staging / "parts").mkdir(parents=True)
     np.save(staging / "vertex_labels.npy", labels)
     np.save(staging / "face_labels.npy", face_labels)
     parts = []
-    for part in sorted(set(face_labels.tolist())):
+    for part in ids:
         members = vertices[labels == part] if (labels == part).any() else None
+        if members is None and "--face-labels" not in args:
+            members = vertices[:1]  # a clustered part always gets a mesh
         entry = {
             "id": part,
             "name": f"Part {part + 1:02d}",

@@ -22,12 +22,13 @@ Operator = operators.PARTSDF_OT_discover_parts
 class ModalDriver:
     """Calls the operator class's own methods on a plain object (Blender operators cannot be instantiated)."""
 
-    _start, _end, _stop_ui, modal, cancel = (
+    _start, _end, _stop_ui, modal, cancel, _pieces = (
         Operator._start,
         Operator._end,
         Operator._stop_ui,
         Operator.modal,
         Operator.cancel,
+        Operator._pieces,
     )
     kind = Operator.kind
 
