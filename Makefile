@@ -32,9 +32,21 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m engine bench --baselines
 
+# `make extension` fetches the wheels of every Blender Python line and platform (cached in WHEEL_CACHE)
+# and builds + validates one zip per (platform, line) in dist/. Narrow it with e.g.
+# EXT_PYTHONS=3.11 EXT_PLATFORMS=linux-x64; EXT_FETCH_ARGS="--torch-find-links DIR" names a folder with
+# the Linux CPU torch for cp313 (without one the linux cp313 zip has no torch); EXT_LAYOUT=combined
+# builds one zip per platform with both lines instead.
+WHEEL_CACHE ?= $(if $(wildcard /opt/partsdf-wheel-cache),/opt/partsdf-wheel-cache,$(HOME)/.cache/partsdf-wheels)
+EXT_PYTHONS ?= 3.11 3.13
+EXT_PLATFORMS ?= linux-x64 windows-x64 macos-arm64
+EXT_LAYOUT ?= per-python
+EXT_FETCH_ARGS ?=
+EXT_SELECT = $(foreach p,$(EXT_PYTHONS),--python $(p)) $(foreach p,$(EXT_PLATFORMS),--platform $(p))
+
 extension: $(STAMP)
-	$(PY) scripts/fetch_wheels.py
-	$(PY) scripts/build_extension.py
+	$(PY) scripts/fetch_wheels.py --cache-dir $(WHEEL_CACHE) $(EXT_SELECT) $(EXT_FETCH_ARGS)
+	$(PY) scripts/build_extension.py --layout $(EXT_LAYOUT) $(EXT_SELECT)
 
 clean:
 	rm -rf build dist out
