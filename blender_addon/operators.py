@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import client, part_views, preferences, scene_io
+from . import client, part_views, preferences, properties, scene_io
 from .result import ResultError, load_result
 
 TIMER_S = 0.1
@@ -89,7 +89,7 @@ def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
     obj = context.active_object if kind == "discover" else scene_io.result_holder(context.active_object)
     mesh_input = scene_io.read_mesh(obj)
     config = preferences.engine_config(context)
-    options = context.scene.partsdf.settings.options()
+    options = properties.run_options(context.scene.partsdf.settings)
     key = client.model_key(mesh_input.vertices, mesh_input.faces, options)
     reuse = client.cached_model(config.cache_dir, key)
     triangle_ids = None

@@ -41,14 +41,22 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
         description="Number of pieces Split by Activations cuts the active part into",
     )
 
-    def options(self) -> RunOptions:
-        return RunOptions(
-            quality=self.quality,
-            parts=None if self.auto_parts else self.parts,
-            types=None if self.auto_types else self.types,
-            seed=self.seed,
-            build_meshes=self.build_meshes,
-        )
+
+def run_options(settings: PARTSDF_PG_run_settings) -> RunOptions:
+    """The engine options of a scene's run settings.
+
+    A module function, not a method: PropertyGroup classes here define no functions. Blender 4.2
+    keeps one reference to every registered PropertyGroup class forever; a method would keep this
+    module's globals, and with them ``bpy``, alive through interpreter shutdown, so bpy never runs
+    its exit code and the process dies with SIGSEGV (exit 139) after ``import bpy`` scripts.
+    """
+    return RunOptions(
+        quality=settings.quality,
+        parts=None if settings.auto_parts else settings.parts,
+        types=None if settings.auto_types else settings.types,
+        seed=settings.seed,
+        build_meshes=settings.build_meshes,
+    )
 
 
 def _rename_views(item, context) -> None:

@@ -49,7 +49,7 @@ def test_settings_map_onto_engine_options(scene):
     settings = scene.partsdf.settings
     settings.quality, settings.auto_parts, settings.parts = "high", True, 9
     settings.auto_types, settings.types, settings.seed, settings.build_meshes = False, 4, 11, False
-    assert settings.options().as_dict() == {
+    assert properties.run_options(settings).as_dict() == {
         "quality": "high",
         "parts": None,
         "types": 4,
