@@ -89,6 +89,10 @@ def start_job(context, kind: str = "discover", pieces: int = 2) -> Job:
     obj = context.active_object if kind == "discover" else scene_io.result_holder(context.active_object)
     mesh_input = scene_io.read_mesh(obj)
     config = preferences.engine_config(context)
+    try:
+        preferences.check_torch(config)
+    except RuntimeError as error:
+        raise scene_io.SceneError(str(error)) from None
     options = properties.run_options(context.scene.partsdf.settings)
     key = client.model_key(mesh_input.vertices, mesh_input.faces, options)
     reuse = client.cached_model(config.cache_dir, key)

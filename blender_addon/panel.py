@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import edit_operators, operators, scene_io
+from . import edit_operators, operators, preferences, runtime, scene_io
 from .part_operators import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
 
 
@@ -49,6 +49,8 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         column.prop(settings, "build_meshes")
         job = operators.active_job()
         if job is None:
+            if not preferences.engine_config(context).python and not runtime.has_torch(preferences.runtime_folder()):
+                preferences.draw_torch_status(layout)
             row = layout.row()
             row.scale_y = 1.5
             row.operator_context = "INVOKE_DEFAULT"

@@ -1,15 +1,16 @@
-"""Add-on preferences (engine device, threads, cache, external Python) and the engine check."""
+"""Add-on preferences (engine device, threads, cache, external Python), the engine check and the torch install."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from . import client
+from . import client, runtime
 
 DEVICE_ITEMS = (
     ("auto", "Auto", "CUDA or Apple MPS when available, else the CPU"),
@@ -19,6 +20,9 @@ DEVICE_ITEMS = (
 )
 CHECK_TIMEOUT_S = 120.0
 _last_check = {"text": "", "ok": False}
+_install = {"text": "", "ok": True, "running": False}
+TORCH_MISSING = ("PyTorch is not installed for this Blender (the Linux package for Blender 5.1+ cannot bundle "
+                 "it): Edit > Preferences > Add-ons > PartSDF > Install PyTorch")
 
 
 class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
@@ -35,6 +39,14 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
         description="Python interpreter with its own torch and engine requirements (empty: Blender's Python "
         "with the bundled wheels). Use it for a CUDA build of torch on Linux",
     )
+    torch_index_url: StringProperty(
+        name="PyTorch Index", default=runtime.CPU_INDEX,
+        description="Package index Install PyTorch downloads the CPU build from",
+    )
+    torch_find_links: StringProperty(
+        name="Wheel Folder", subtype="DIR_PATH",
+        description="Install PyTorch from this folder of wheels instead of downloading (offline machines)",
+    )
 
     def draw(self, context):
         layout = self.layout
@@ -47,6 +59,38 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
         row.operator(PARTSDF_OT_check_engine.bl_idname, icon="CHECKMARK")
         if _last_check["text"]:
             row.label(text=_last_check["text"], icon="INFO" if _last_check["ok"] else "ERROR")
+        if not self.python_path:
+            draw_torch_status(layout, self)
+
+
+def draw_torch_status(layout, prefs=None) -> None:
+    """Where the engine's torch comes from, or the button that installs it."""
+    folder = runtime_folder()
+    box = layout.box()
+    if _install["running"]:
+        box.label(text=f"Installing PyTorch: {_install['text']}", icon="TIME")
+    elif runtime.has_torch(folder):
+        box.label(text="PyTorch: ready", icon="CHECKMARK")
+    else:
+        box.label(text="PyTorch is not installed for this Blender", icon="ERROR")
+        if prefs is not None:
+            box.prop(prefs, "torch_index_url")
+            box.prop(prefs, "torch_find_links")
+        box.operator(PARTSDF_OT_install_torch.bl_idname, icon="IMPORT")
+    if _install["text"] and not _install["running"] and not _install["ok"]:
+        box.label(text=_install["text"], icon="ERROR")
+
+
+def user_folder() -> Path:
+    """The extension's own user folder (kept across updates of the extension)."""
+    try:
+        return Path(bpy.utils.extension_path_user(__package__, create=True))
+    except ValueError:  # loaded as a legacy add-on (a development checkout)
+        return Path(bpy.utils.user_resource("CONFIG", path="partsdf", create=True))
+
+
+def runtime_folder() -> Path:
+    return runtime.runtime_folder(user_folder())
 
 
 def wheel_site_packages() -> tuple[str, ...]:
@@ -68,15 +112,25 @@ def engine_config(context=None) -> client.EngineConfig:
     context = context or bpy.context
     addon = context.preferences.addons.get(__package__)
     prefs = getattr(addon, "preferences", None)
+    site_dirs = wheel_site_packages()
+    installed = runtime_folder()
+    if installed.is_dir():
+        site_dirs += (str(installed),)
     if prefs is None:
-        return client.EngineConfig(site_dirs=wheel_site_packages())
+        return client.EngineConfig(site_dirs=site_dirs)
     return client.EngineConfig(
         python=bpy.path.abspath(prefs.python_path) if prefs.python_path else "",
         device=prefs.device,
         threads=prefs.threads,
         cache_dir=bpy.path.abspath(prefs.cache_dir) if prefs.cache_dir else "",
-        site_dirs=wheel_site_packages(),
+        site_dirs=site_dirs,
     )
+
+
+def check_torch(config: client.EngineConfig) -> None:
+    """Raise RuntimeError with the one line that says what to do when Blender's Python has no torch."""
+    if not config.python and not runtime.has_torch(runtime_folder()):
+        raise RuntimeError(TORCH_MISSING)
 
 
 def describe_info(info: dict) -> str:
@@ -141,7 +195,89 @@ class PARTSDF_OT_check_engine(bpy.types.Operator):
         return {"CANCELLED"}
 
 
-classes = (PARTSDF_OT_check_engine, PARTSDF_AP_preferences)
+class PARTSDF_OT_install_torch(bpy.types.Operator):
+    """Install PyTorch's CPU build into this extension's own folder with Blender's pip (asks first)"""
+
+    bl_idname = "partsdf.install_torch"
+    bl_label = "Install PyTorch"
+    bl_options = {"INTERNAL"}
+
+    @classmethod
+    def poll(cls, context):
+        if _install["running"]:
+            cls.poll_message_set("PyTorch is being installed")
+            return False
+        return True
+
+    def invoke(self, context, event):
+        if bpy.app.background:
+            return self.execute(context)
+        source = _prefs(context).torch_find_links or _prefs(context).torch_index_url
+        return context.window_manager.invoke_confirm(
+            self, event, title="Install PyTorch?", confirm_text="Install",
+            message=f"PartSDF needs PyTorch: {runtime.DOWNLOAD_NOTE}, from {source}, into the extension's folder")
+
+    def execute(self, context):
+        self._start(context)
+        if bpy.app.background or context.window is None:
+            self._process.wait(on_event=self._show)
+            return self._finish()
+        self._timer = context.window_manager.event_timer_add(0.25, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        for message in self._process.poll():
+            self._show(message)
+        for area in context.screen.areas if context.screen else ():
+            area.tag_redraw()
+        if self._process.running:
+            return {"PASS_THROUGH"}
+        context.window_manager.event_timer_remove(self._timer)
+        return self._finish()
+
+    def cancel(self, context):
+        self._process.stop()
+        runtime.discard(self._staging)
+        _install.update(running=False, ok=False, text="PyTorch install stopped")
+
+    def _start(self, context) -> None:
+        prefs = _prefs(context)
+        self._runtime = runtime_folder()
+        self._staging = runtime.staging_folder(self._runtime)
+        find_links = bpy.path.abspath(prefs.torch_find_links) if prefs.torch_find_links else ""
+        command = runtime.install_command(sys.executable, self._staging, prefs.torch_index_url, find_links)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP")}
+        self._process = client.EngineProcess(command, env, decoder=runtime.decode_pip_line).start()
+        _install.update(running=True, ok=True, text="starting pip")
+
+    def _show(self, message: dict) -> None:
+        _install["text"] = str(message.get("message", ""))[:80]
+        if bpy.app.background:
+            sys.stderr.write(f"PartSDF: {_install['text']}\n")
+
+    def _finish(self):
+        outcome = self._process.outcome
+        _install["running"] = False
+        if outcome.exit_code == 0 and (self._staging / "torch" / "__init__.py").is_file():
+            runtime.commit(self._staging, self._runtime)
+            _install.update(ok=True, text="")
+            self.report({"INFO"}, f"PartSDF: PyTorch installed in {self._runtime}")
+            return {"FINISHED"}
+        runtime.discard(self._staging)
+        tail = next((line for line in reversed(self._process.stderr_tail) if line.strip()), outcome.message)
+        _install.update(ok=False, text=f"PyTorch install failed: {tail[:160]}")
+        self.report({"ERROR"}, _install["text"])
+        return {"CANCELLED"}
+
+
+def _prefs(context):
+    return context.preferences.addons[__package__].preferences
+
+
+classes = (PARTSDF_OT_check_engine, PARTSDF_OT_install_torch, PARTSDF_AP_preferences)
 
 
 register, unregister = bpy.utils.register_classes_factory(classes)
