@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EIGEN := /usr/include/eigen3/Eigen/Core
 
-.PHONY: setup test demo bench lint extension clean
+.PHONY: setup test demo bench lint extension matrix clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,14 @@ EXT_SELECT = $(foreach p,$(EXT_PYTHONS),--python $(p)) $(foreach p,$(EXT_PLATFOR
 extension: $(STAMP)
 	$(PY) scripts/fetch_wheels.py --cache-dir $(WHEEL_CACHE) $(EXT_SELECT) $(EXT_FETCH_ARGS)
 	$(PY) scripts/build_extension.py --layout $(EXT_LAYOUT) $(EXT_SELECT)
+
+# The Linux zips of both Python lines, installed and run in Blender 4.2, 4.5, 5.0 (bpy modules in venvs)
+# and 5.1 (Python 3.13 in a Debian trixie root, scripts/py313_root.sh; needs root); writes
+# docs/blender_matrix.md and fails if any line fails.
+matrix: $(STAMP)
+	$(PY) scripts/fetch_wheels.py --cache-dir $(WHEEL_CACHE) --python 3.11 --python 3.13 --platform linux-x64 $(EXT_FETCH_ARGS)
+	$(PY) scripts/build_extension.py --python 3.11 --python 3.13 --platform linux-x64
+	$(PY) scripts/blender_matrix.py --markdown docs/blender_matrix.md
 
 clean:
 	rm -rf build dist out
