@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text("# Blender versions, measured\n\n`python scripts/blender_matrix.py` "
                                  "(Linux zips, bpy modules, this 2-core machine):\n\n" + table)
-    return 0 if all(r["ok"] for r in reports) else 1
+    passed = sum(r["ok"] for r in reports)
+    print(f"matrix: {passed} passed, {len(reports) - passed} failed")
+    return 0 if passed == len(reports) else 1
 
 
 if __name__ == "__main__":
