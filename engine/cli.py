@@ -115,19 +115,25 @@ def _segment(args: argparse.Namespace) -> int:
 
     try:
         from .meshio import load_labels, load_mesh
-        from .outputs import load_field, write_output
-        from .pipeline import run
+        from .output_folder import check_output_target
         from .progress import BarReporter, EventReporter
         from .settings import run_settings
 
+        # Every check that needs no model first: a bad input is refused before torch is even imported.
         settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, args.threads,
                                 part_meshes=not args.no_parts)
+        if args.split_part is not None and not (args.labels or args.face_labels):
+            raise BadInputError("--split-part needs the parts it splits: give --labels or --face-labels")
+        check_output_target(args.out)
+        vertices, faces = load_mesh(args.mesh)
+        labels = load_labels(args.labels) if args.labels else None
+        face_labels = load_labels(args.face_labels) if args.face_labels else None
+        from .outputs import load_field, write_output
+        from .pipeline import run
+
+        reuse = load_field(args.reuse) if args.reuse else None
         reporter = EventReporter(writer) if writer else BarReporter()
         try:
-            vertices, faces = load_mesh(args.mesh)
-            reuse = load_field(args.reuse) if args.reuse else None
-            labels = load_labels(args.labels) if args.labels else None
-            face_labels = load_labels(args.face_labels) if args.face_labels else None
             split = None if args.split_part is None else (args.split_part, args.parts or 2)
             result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split,
                          face_labels=face_labels)

@@ -1,8 +1,7 @@
-"""The output folder of ``segment``: every on-disk name lives here.
+"""The contents of ``segment``'s output folder: the JSON document, labels, meshes, weights.
 
-The folder is written under a temporary name next to its destination and
-renamed into place at the end, so a crash or a cancel never leaves a
-half-written result where a caller looks for one.
+Names and the atomic folder handling live in ``output_folder`` (no torch, so
+the CLI can check OUT before any heavy import).
 """
 
 from __future__ import annotations
@@ -22,22 +21,27 @@ from .clustering import SpectralEmbedding
 from .errors import BadInputError
 from .meshio import Normalisation, write_obj
 from .model import SDFDecoder
+from .output_folder import (
+    COLORED_MESH,
+    FACE_LABELS,
+    FORMAT_VERSION,
+    MODEL_INFO,
+    MODEL_WEIGHTS,
+    PART_FIELD_WEIGHTS,
+    PART_MESH_FOLDER,
+    SEGMENTATION,
+    SURFACE_GRAPH,
+    UNION_MESH,
+    VERTEX_LABELS,
+    check_output_target,
+    replace_folder,
+    staging_prefix,
+    user_permissions,
+)
 from .part_meshes import is_watertight, mesh_volume
 from .pipeline import FittedField, RunResult
 from .segmentation import SurfaceGraph
 from .settings import RunSettings, fit_settings_from_dict, to_dict
-
-FORMAT_VERSION = 1
-SEGMENTATION = "segmentation.json"
-VERTEX_LABELS = "vertex_labels.npy"
-FACE_LABELS = "face_labels.npy"
-COLORED_MESH = "segmented.ply"
-MODEL_WEIGHTS = "model.pt"
-MODEL_INFO = "model.json"
-SURFACE_GRAPH = "surface_graph.npz"
-PART_FIELD_WEIGHTS = "part_field.pt"
-PART_MESH_FOLDER = "parts"
-UNION_MESH = "union.obj"
 
 
 def part_colors(count: int) -> np.ndarray:
@@ -117,6 +121,7 @@ def segmentation_document(
             "fit_loss": report.final_loss if report else None,
             "part_fit_loss": result.parts.report.final_loss if result.parts else None,
         },
+        "notes": list(result.notes),
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
 
@@ -159,7 +164,8 @@ def write_output(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    check_output_target(out)
+    staging = Path(tempfile.mkdtemp(prefix=f"{staging_prefix(out, 'partial')}{os.getpid()}-", dir=out.parent))
     try:
         document = segmentation_document(result, settings, vertices, faces, source)
         np.save(staging / VERTEX_LABELS, result.vertex_labels.astype(np.int32))
@@ -171,23 +177,12 @@ def write_output(
         if result.parts is not None:
             _write_part_meshes(staging, result)
         (staging / SEGMENTATION).write_text(json.dumps(document, indent=2))
-        _replace_folder(staging, out)
+        user_permissions(staging)
+        replace_folder(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return document
-
-
-def _replace_folder(staging: Path, out: Path) -> None:
-    if out.exists():
-        if not (out / SEGMENTATION).is_file() and any(out.iterdir()):
-            raise BadInputError(f"{out} exists and is not a PartSDF output folder; choose another -o")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(out)
 
 
 def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None:
@@ -211,17 +206,28 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
 def load_field(folder: Path) -> FittedField:
     """The fitted field saved in an output folder (weights loaded with weights_only=True)."""
     folder = Path(folder)
+    missing = [name for name in (MODEL_INFO, MODEL_WEIGHTS) if not (folder / name).is_file()]
+    if missing:
+        raise BadInputError(f"--reuse {folder}: no {' or '.join(missing)}; give an earlier PartSDF output folder")
     try:
         info = json.loads((folder / MODEL_INFO).read_text())
         fit = fit_settings_from_dict(info["fit"])
+        normalisation = Normalisation(center=tuple(float(c) for c in info["normalisation"]["center"]),
+                                      scale=float(info["normalisation"]["scale"]))
+        mesh_hash = str(info["mesh_hash"])
         model = SDFDecoder(fit.model)
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as error:
+        raise BadInputError(f"--reuse {folder}: {MODEL_INFO} is damaged ({type(error).__name__}: {error}); "
+                            "run without --reuse to fit again") from None
+    try:
         model.load_state_dict(torch.load(folder / MODEL_WEIGHTS, map_location="cpu", weights_only=True))
-    except (OSError, KeyError, ValueError, RuntimeError) as error:
-        raise BadInputError(f"cannot reuse the model in {folder}: {error}") from error
+    except (OSError, RuntimeError, ValueError, TypeError, AttributeError) as error:
+        first_line = str(error).splitlines()[0][:80] if str(error) else type(error).__name__
+        raise BadInputError(f"--reuse {folder}: {MODEL_WEIGHTS} does not match the network {MODEL_INFO} "
+                            f"describes ({first_line}); run without --reuse to fit again") from None
     model.eval()
-    normalisation = Normalisation(center=tuple(info["normalisation"]["center"]), scale=info["normalisation"]["scale"])
-    return FittedField(model=model, normalisation=normalisation, mesh_hash=info["mesh_hash"],
-                       graph=_load_graph(folder / SURFACE_GRAPH), graph_key=info.get("graph_key", ""))
+    return FittedField(model=model, normalisation=normalisation, mesh_hash=mesh_hash,
+                       graph=_load_graph(folder / SURFACE_GRAPH), graph_key=str(info.get("graph_key", "")))
 
 
 def _load_graph(path: Path) -> SurfaceGraph | None:

@@ -15,6 +15,7 @@ from .fitting import FitReport, fit_sdf
 from .given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
 from .meshio import Normalisation, WeldedMesh, weld
 from .model import SDFDecoder
+from .orientation import orient_consistently
 from .part_fields import PartFitReport, evaluate, fit_part_field
 from .part_meshes import PartMeshes, part_meshes
 from .probing import activations, feature_sets
@@ -46,6 +47,7 @@ class RunResult:
     face labels): part ids, the caller's own when labels were given.
     part_ids: (k,) the id of each dense part index of ``segmentation`` (0..k-1 when clustered).
     vertexless_parts: given ids whose faces won no vertex: listed, but without a part volume.
+    notes: requests the run could not meet (also sent as warnings), for segmentation.json.
     """
 
     welded: WeldedMesh
@@ -58,6 +60,7 @@ class RunResult:
     threads: int
     part_ids: np.ndarray
     vertexless_parts: tuple[int, ...] = ()
+    notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     parts: PartVolumes | None = None
 
@@ -113,6 +116,8 @@ def run(
     reporter.stage("load")
     started = time.perf_counter()
     welded = weld(vertices, faces)
+    orientation = orient_consistently(welded.vertices, welded.faces)
+    welded = replace(welded, faces=orientation.faces)  # the winding used inside; outputs keep the caller's faces
     digest = mesh_hash(welded)
     given = _given_parts(welded, faces, labels, face_labels)
     if split is not None:
@@ -140,21 +145,29 @@ def run(
     timings["fit"] = time.perf_counter() - started
 
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
+    split_pieces = None
     if given is None:
         segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, reporter, timings)
     else:
         reporter.stage("segment")
         started = time.perf_counter()
         if split is not None:
+            before = len(given.ids)
             given = after_split(given, split_part(fitted.model.to(device), unit_vertices, welded.faces,
                                                   given.welded_labels, given.dense_index(split[0]), split[1],
                                                   settings, device))
+            split_pieces = (split[1], len(given.ids) - before + 1)
         part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
         segmentation, accuracy = Segmentation(given.welded_labels, part_types, type_names), None
         timings["segment"] = time.perf_counter() - started
         for part in given.vertexless:
             reporter.warn(f"part {part} holds no vertex of its own (its faces are too few): it keeps its faces "
                           "but gets no part mesh")
+
+    notes = ([orientation.warning()] if orientation.warning() else []) + unmet_counts(
+        settings, segmentation, given is None, split_pieces)
+    for note in notes:
+        reporter.warn(note)
 
     volumes = None
     if settings.part_field is not None:
@@ -174,9 +187,29 @@ def run(
         threads=threads,
         part_ids=part_ids,
         vertexless_parts=() if given is None else given.vertexless,
+        notes=notes,
         timings=timings,
         parts=volumes,
     )
+
+
+def unmet_counts(settings: RunSettings, segmentation: Segmentation, clustered: bool,
+                 split_pieces: tuple[int, int] | None) -> list[str]:
+    """One line per requested count the surface did not allow (more parts, pieces or types than it has).
+
+    split_pieces: (asked, found) when a part was split.
+    """
+    notes = []
+    found_parts, found_types = len(segmentation.part_types), len(segmentation.type_names)
+    if clustered and settings.segment.parts is not None and found_parts != settings.segment.parts:
+        notes.append(f"asked for {settings.segment.parts} parts; the surface gave {found_parts} "
+                     "(it has too few vertices or regions for more)")
+    if split_pieces is not None and split_pieces[1] != split_pieces[0]:
+        notes.append(f"asked to split into {split_pieces[0]} pieces; the part gave {split_pieces[1]}")
+    if settings.segment.types is not None and found_types != settings.segment.types:
+        notes.append(f"asked for {settings.segment.types} part types; {found_types} were found "
+                     f"(there are {found_parts} parts)")
+    return notes
 
 
 def _given_parts(welded: WeldedMesh, faces: np.ndarray, labels: np.ndarray | None,

@@ -21,7 +21,11 @@ class Reporter:
         self.done_before = 0.0
 
     def stage(self, name: str) -> None:
-        if self.current:
+        """Start stage ``name``: every stage listed before it counts as done (skipped ones too)."""
+        names = list(self.weights)
+        if name in names:
+            self.done_before = sum(self.weights[k] for k in names[:names.index(name)])
+        elif self.current:
             self.done_before += self.weights.get(self.current, 0.0)
         self.current = name
         self.progress(0.0)

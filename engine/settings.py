@@ -124,6 +124,9 @@ def part_field_preset(quality: str) -> PartFieldSettings:
     return PartFieldSettings()
 
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds both take it
+
+
 def run_settings(
     quality: str = "balanced",
     parts: int | None = None,
@@ -141,6 +144,8 @@ def run_settings(
             raise BadInputError(f"--{name} must be between 1 and 256, got {value}")
     if threads is not None and threads < 1:
         raise BadInputError(f"--threads must be at least 1, got {threads}")
+    if not 0 <= seed <= MAX_SEED:
+        raise BadInputError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     return RunSettings(
         quality=quality,
         fit=preset(quality),
