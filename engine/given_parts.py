@@ -50,13 +50,20 @@ def _check_ids(labels: np.ndarray, count: int, what: str) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def from_vertex_labels(labels: np.ndarray, welded: WeldedMesh) -> GivenParts:
-    """(n,) caller ids per input vertex -> GivenParts; vertices welded together must agree."""
+def from_vertex_labels(labels: np.ndarray, faces: np.ndarray, welded: WeldedMesh) -> GivenParts:
+    """(n,) caller ids per input vertex -> GivenParts; vertices welded together must agree.
+
+    faces: (m, 3) input triangles. Only vertices on a face count: one that no face uses
+    takes the label of the welded vertex it maps to (its nearest on a face).
+    """
     labels = _check_ids(labels, len(welded.input_to_welded), "vertex")
-    ids, dense = np.unique(labels, return_inverse=True)
+    on_face = np.zeros(len(labels), bool)
+    on_face[faces] = True
+    ids, dense = np.unique(labels[on_face], return_inverse=True)
     result = np.full(len(welded.vertices), -1, dtype=np.int64)
-    result[welded.input_to_welded] = dense
-    if np.any(result[welded.input_to_welded] != dense):
+    targets = welded.input_to_welded[on_face]
+    result[targets] = dense
+    if np.any(result[targets] != dense):
         raise BadInputError("vertices at the same position carry different labels; give them one part")
     return GivenParts(welded_labels=result, ids=ids, face_labels=None, vertexless=())
 

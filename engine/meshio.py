@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import readers
 from .errors import BadInputError
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf", ".npz")
@@ -55,13 +56,25 @@ class Normalisation:
 
 
 def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a mesh file without reordering its vertices.
+    """Read a mesh file keeping exactly the vertices it declares, in file order.
 
-    Returns vertices (n, 3) float64 and triangle faces (m, 3) int64. ``.npz``
-    files hold arrays ``vertices`` and ``faces`` (read with allow_pickle=False).
-    Raises BadInputError for missing, unknown or unreadable files.
+    Returns vertices (n, 3) float64 and triangle faces (m, 3) int64, where n is
+    the file's own vertex count (``vertex_labels.npy`` has one label per file
+    vertex): OBJ every ``v`` line, PLY/OFF every vertex row, STL three per
+    facet, glTF/GLB the triangle primitives' vertices in scene order at world
+    position (``engine.readers`` says exactly what each format yields).
+    Polygons are fan-triangulated. ``.npz`` files hold arrays ``vertices`` and
+    ``faces`` (read with allow_pickle=False).
+
+    Vertices that no face uses are kept and labelled: ``weld`` gives each the
+    nearest vertex on a face, so it takes that vertex's part (never a part of
+    its own) and does not count for the normalisation.
+    Raises BadInputError for missing, unknown or unreadable files, with the
+    line number for a bad OBJ/OFF line (e.g. face index 0).
     """
     path = Path(path)
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder; give a mesh file ({', '.join(MESH_SUFFIXES)})")
     if not path.is_file():
         raise BadInputError(f"mesh file not found: {path}")
     suffix = path.suffix.lower()
@@ -74,7 +87,7 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             with np.load(path, allow_pickle=False) as data:
                 vertices, faces = data["vertices"], data["faces"]
         else:
-            vertices, faces = _load_with_trimesh(path)
+            vertices, faces = _READERS[suffix](path)
     except BadInputError:
         raise
     except Exception as error:  # any parser failure is a bad file for the user
@@ -82,18 +95,14 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return validate_mesh(vertices, faces)
 
 
-def _load_with_trimesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    import trimesh
-
-    loaded = trimesh.load(path, process=False)
-    if isinstance(loaded, trimesh.Scene):
-        meshes = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
-        if not meshes:
-            raise BadInputError(f"{path.name} contains no triangle mesh")
-        loaded = trimesh.util.concatenate(meshes)
-    if not isinstance(loaded, trimesh.Trimesh):
-        raise BadInputError(f"{path.name} contains no triangle mesh")
-    return np.asarray(loaded.vertices), np.asarray(loaded.faces)
+_READERS = {
+    ".obj": readers.read_obj,
+    ".ply": readers.read_ply,
+    ".off": readers.read_off,
+    ".stl": readers.read_stl,
+    ".glb": readers.read_gltf,
+    ".gltf": readers.read_gltf,
+}
 
 
 def validate_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +140,9 @@ def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e
     """Merge vertices at the same position (within tolerance x bounding-box diagonal).
 
     Triangle soups (STL, many OBJ exports) become connected. Faces that
-    collapse to an edge or a point after welding are dropped.
+    collapse to an edge or a point after welding are dropped. Vertices on no
+    (kept) face are left out of the welded mesh and map to the nearest
+    welded vertex, so they take its label and do not stretch the normalisation.
     """
     diagonal = float(np.linalg.norm(vertices.max(axis=0) - vertices.min(axis=0)))
     step = max(diagonal * relative_tolerance, np.finfo(np.float64).tiny)
@@ -146,7 +157,16 @@ def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e
     )
     if not keep.any():
         raise BadInputError("every face is degenerate (zero area) after welding")
-    return WeldedMesh(vertices=vertices[first], faces=welded_faces[keep], input_to_welded=inverse)
+    unique_vertices, welded_faces = vertices[first], welded_faces[keep]
+    used = np.zeros(len(unique_vertices), bool)
+    used[welded_faces] = True
+    if used.all():
+        return WeldedMesh(vertices=unique_vertices, faces=welded_faces, input_to_welded=inverse)
+    from scipy.spatial import cKDTree
+
+    renumber = np.cumsum(used) - 1
+    renumber[~used] = cKDTree(unique_vertices[used]).query(unique_vertices[~used])[1]
+    return WeldedMesh(vertices=unique_vertices[used], faces=renumber[welded_faces], input_to_welded=renumber[inverse])
 
 
 def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None:

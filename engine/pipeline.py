@@ -18,7 +18,7 @@ from .model import SDFDecoder
 from .orientation import orient_consistently
 from .part_fields import PartFitReport, evaluate, fit_part_field
 from .part_meshes import PartMeshes, part_meshes
-from .probing import activations, feature_sets
+from .probing import activations, feature_set
 from .progress import Reporter
 from .segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
 from .settings import RunSettings
@@ -218,7 +218,7 @@ def _given_parts(welded: WeldedMesh, faces: np.ndarray, labels: np.ndarray | Non
         raise BadInputError("give the parts per vertex (--labels) or per triangle (--face-labels), not both")
     if face_labels is not None:
         return from_face_labels(face_labels, faces, welded)
-    return None if labels is None else from_vertex_labels(labels, welded)
+    return None if labels is None else from_vertex_labels(labels, faces, welded)
 
 
 def _cluster(
@@ -237,7 +237,7 @@ def _cluster(
     cached = fitted.graph is not None and fitted.graph_key == key
     if not cached:
         layers = activations(fitted.model.to(device), unit_vertices, device)
-        features = feature_sets(layers)[settings.segment.feature_set]
+        features = feature_set(layers, settings.segment.feature_set)
     timings["probe"] = time.perf_counter() - started
 
     reporter.stage("segment")
@@ -245,12 +245,11 @@ def _cluster(
     if not cached:
         fitted.graph = build_surface_graph(unit_vertices, faces, features, settings.segment)
         fitted.graph_key = key
+        del features  # (u, d): the graph holds what segmenting needs
     reporter.progress(0.6)
     segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
     # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
-    accuracy = None if cached else held_out_accuracy(
-        np.concatenate(layers, axis=1), segmentation.part_labels, settings.seed
-    )
+    accuracy = None if cached else held_out_accuracy(layers, segmentation.part_labels, settings.seed)
     timings["segment"] = time.perf_counter() - started
     return segmentation, accuracy
 
@@ -278,7 +277,7 @@ def split_part(
     local = np.full(len(labels), -1, np.int64)
     local[members] = np.arange(len(members))
     sub_faces = local[faces[inside]]
-    features = feature_sets(activations(model, unit_vertices[members], device))[settings.segment.feature_set]
+    features = feature_set(activations(model, unit_vertices[members], device), settings.segment.feature_set)
     sub_settings = replace(settings.segment, parts=count, types=None)
     graph = build_surface_graph(unit_vertices[members], sub_faces, features, sub_settings)
     pieces = segment_surface(unit_vertices[members], graph, sub_settings, settings.seed).part_labels

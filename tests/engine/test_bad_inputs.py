@@ -169,3 +169,23 @@ def test_unmet_part_count_warns_and_is_noted(lollipop, segmented_lollipop, tmp_p
     progress = [e for e in events if e["type"] == "PROGRESS"]
     assert progress[-1]["overall"] == 1.0, "the progress ends at 100 % even with stages skipped"
     assert np.load(tmp_path / "out" / "vertex_labels.npy").shape == (len(lollipop[1]),)
+
+
+def test_an_obj_with_uv_seams_and_an_unused_vertex_gets_one_label_per_declared_vertex(lollipop, segmented_lollipop,
+                                                                                       tmp_path):
+    """As DCC tools export: a `vt` per corner (seams everywhere) and a stray `v` line no face uses."""
+    from engine.meshio import load_mesh
+
+    vertices, faces = load_mesh(lollipop[0])  # the positions the saved model was fitted to, to the last bit
+    lines = [f"v {x!r} {y!r} {z!r}" for x, y, z in vertices.tolist()] + ["v 30 0 0"]
+    lines += [f"vt {u % 1:.3f} 0.5" for u in range(3 * len(faces))]
+    lines += [f"f {a + 1}/{3 * i + 1} {b + 1}/{3 * i + 2} {c + 1}/{3 * i + 3}" for i, (a, b, c) in enumerate(faces)]
+    path = tmp_path / "exported.obj"
+    path.write_text("\n".join(lines) + "\n")
+    code, stderr, _ = segment(path, "-o", tmp_path / "out", "--reuse", segmented_lollipop, "--no-parts")
+    assert code == 0, stderr  # the stray vertex changes neither the welded mesh nor its hash
+    labels = np.load(tmp_path / "out" / "vertex_labels.npy")
+    assert labels.shape == (len(vertices) + 1,)
+    np.testing.assert_array_equal(labels[:-1], np.load(segmented_lollipop / "vertex_labels.npy"))
+    nearest = int(np.argmin(np.linalg.norm(vertices - [30, 0, 0], axis=1)))
+    assert labels[-1] == labels[nearest], "a vertex on no face takes its nearest vertex's part"

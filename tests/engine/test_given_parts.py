@@ -45,11 +45,12 @@ def test_split_pieces_get_ids_after_every_given_id_even_a_vertexless_one():
 
 def test_vertex_labels_keep_ids_and_welded_copies_must_agree():
     welded = weld(VERTICES, FACES)
-    given = from_vertex_labels(np.array([5, 5, 5, 5, 2, 2]), welded)
+    given = from_vertex_labels(np.array([5, 5, 5, 5, 2, 2]), FACES, welded)
     assert given.ids.tolist() == [2, 5] and given.face_labels is None
     doubled = np.vstack([VERTICES, VERTICES[:1]])
     with pytest.raises(BadInputError, match="same position"):
-        from_vertex_labels(np.array([5, 5, 5, 5, 2, 2, 2]), weld(doubled, FACES))
+        from_vertex_labels(np.array([5, 5, 5, 5, 2, 2, 2]), np.vstack([FACES, [[6, 1, 2]]]),
+                           weld(doubled, np.vstack([FACES, [[6, 1, 2]]])))
 
 
 @pytest.mark.parametrize("labels, message", [
@@ -66,3 +67,12 @@ def test_asking_for_a_part_that_has_no_vertex_is_a_clear_error():
     given = from_face_labels(np.array([3, 3, 3, 9]), FACES, weld(VERTICES, FACES))
     with pytest.raises(BadInputError, match="part 9"):
         given.dense_index(9)
+
+
+def test_a_vertex_on_no_face_takes_its_nearest_vertexs_part_not_one_of_its_own():
+    vertices = np.vstack([VERTICES, [[30.0, 0.0, 0.0]]])  # an unused vertex far to the right
+    welded = weld(vertices, FACES)
+    assert len(welded.vertices) == 6 and welded.input_to_welded[6] == welded.input_to_welded[4]
+    given = from_vertex_labels(np.array([5, 5, 5, 5, 2, 2, 77]), FACES, welded)
+    assert given.ids.tolist() == [2, 5]
+    assert given.ids[given.welded_labels][welded.input_to_welded].tolist() == [5, 5, 5, 5, 2, 2, 2]
