@@ -22,10 +22,16 @@ from .settings import DEVICES, QUALITIES
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 
+def _folder_name(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("-o needs a folder name")
+    return Path(text)
+
+
 def _segment_parser(sub) -> None:
     p = sub.add_parser("segment", help="fit, probe and segment one mesh")
     p.add_argument("mesh", type=Path, help="OBJ, PLY, STL, OFF, GLB/GLTF or .npz (vertices, faces)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder (replaced atomically)")
+    p.add_argument("-o", "--out", type=_folder_name, required=True, help="output folder (replaced atomically)")
     p.add_argument("--parts", type=int, help="force the number of parts")
     p.add_argument("--types", type=int, help="force the number of part types")
     p.add_argument("--quality", choices=QUALITIES, default="balanced")
@@ -47,8 +53,15 @@ def _segment_parser(sub) -> None:
                    help="skip the per-part SDFs and their meshes (parts/*.obj, union.obj)")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one ``error:`` line (exit 2), like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m engine", description="PartSDF engine")
+    parser = OneLineParser(prog="python -m engine", description="PartSDF engine")
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _segment_parser(sub)

@@ -76,7 +76,8 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if path.is_dir():
         raise BadInputError(f"{path} is a folder; give a mesh file ({', '.join(MESH_SUFFIXES)})")
     if not path.is_file():
-        raise BadInputError(f"mesh file not found: {path}")
+        what = "is not a regular file" if path.exists() else "not found"
+        raise BadInputError(f"mesh file {what}: {path}")
     suffix = path.suffix.lower()
     if suffix not in MESH_SUFFIXES:
         raise BadInputError(
@@ -84,7 +85,11 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     try:
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise BadInputError(f"{path.name} is not an .npz archive; save it with "
+                                    "np.savez(path, vertices=..., faces=...)")
+            with data:
                 vertices, faces = data["vertices"], data["faces"]
         else:
             vertices, faces = _READERS[suffix](path)
@@ -179,10 +184,16 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None
 
 def load_labels(path: str | Path) -> np.ndarray:
     """(n,) int64 part ids from an ``.npy`` file (no pickles)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"labels file not found (or not a regular file): {path}")
     try:
-        labels = np.load(Path(path), allow_pickle=False)
+        labels = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
         raise BadInputError(f"cannot read labels {path}: {error}") from error
+    if not isinstance(labels, np.ndarray):
+        labels.close()
+        raise BadInputError(f"labels in {path} must be one .npy array (np.save), not an .npz archive")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise BadInputError(f"labels in {path} must be a 1-D integer array, got {labels.dtype} {labels.shape}")
     return labels.astype(np.int64)

@@ -189,3 +189,18 @@ def test_an_obj_with_uv_seams_and_an_unused_vertex_gets_one_label_per_declared_v
     np.testing.assert_array_equal(labels[:-1], np.load(segmented_lollipop / "vertex_labels.npy"))
     nearest = int(np.argmin(np.linalg.norm(vertices - [30, 0, 0], axis=1)))
     assert labels[-1] == labels[nearest], "a vertex on no face takes its nearest vertex's part"
+
+
+def test_usage_errors_are_one_line_too(box, tmp_path):
+    for args, word in (((box, "-o", ""), "folder name"), ((box, "-o", tmp_path / "o", "--parts", "abc"), "--parts"),
+                       ((box, "-o", tmp_path / "o", "--quality", "ultra"), "--quality")):
+        code, stderr, _ = segment(*args)
+        assert code == 2 and len(stderr) == 1 and stderr[0].startswith("error:") and word in stderr[0], stderr
+
+
+def test_labels_in_an_npz_archive_and_an_npz_that_is_not_one(box, tmp_path):
+    np.savez(tmp_path / "labels.npz", labels=np.zeros(8, np.int64))
+    assert_refused(segment(box, "-o", tmp_path / "out", "--labels", tmp_path / "labels.npz"), "np.save")
+    np.save(tmp_path / "mesh.npy", np.zeros((8, 3)))
+    (tmp_path / "mesh.npy").rename(tmp_path / "mesh.npz")
+    assert_refused(segment(tmp_path / "mesh.npz", "-o", tmp_path / "out"), "not an .npz archive")
