@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import replace
 
@@ -18,7 +22,7 @@ import numpy as np
 from .bench_parts import JUNCTION_TOLERANCE, SHARE_TOLERANCE, bench_part_volumes
 from .metrics import adjusted_rand, class_agnostic_miou, parts_found
 from .pipeline import RunResult, run
-from .probing import activations, feature_sets
+from .probing import activations, feature_set
 from .progress import BarReporter, Reporter
 from .segmentation import build_surface_graph, segment_surface
 from .settings import RunSettings, run_settings
@@ -66,7 +70,7 @@ def bench_shape(vertices, faces, truth, quality: str, threads: int) -> tuple[dic
 
     unit = result.field.normalisation.to_unit(result.welded.vertices)
     layers = activations(result.field.model, unit, __import__("torch").device("cpu"))
-    features = feature_sets(layers)[settings.segment.feature_set]
+    features = feature_set(layers, settings.segment.feature_set)
     row["k"] = _scores(truth, k_labels)
     for name, (use_activations, use_creases) in ABLATIONS.items():
         ablation = replace(k_settings.segment, use_activations=use_activations, use_creases=use_creases)
@@ -96,6 +100,8 @@ def bench_baselines(vertices, faces, truth) -> dict:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "memory", None) is not None:  # --memory [K ...]: the memory table only
+        return run_memory_bench(args.memory or list(MEMORY_SUBDIVISIONS), args.quality, args.threads)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -122,6 +128,75 @@ def run_bench(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(text)
+    return 0
+
+
+MEMORY_SUBDIVISIONS = (5, 6, 7)  # icospheres of 20,480, 81,920 and 327,680 faces
+
+
+def memory_table(subdivisions: list[int], quality: str = "fast", threads: int = 2) -> list[dict]:
+    """Peak RSS and time of ``python -m engine segment --no-parts`` on icospheres, one subprocess each.
+
+    Returns one row per subdivision level k (20 * 4^k faces): faces, welded
+    vertices, peak RSS MB of the child (its own rusage), seconds, exit code, and
+    the engine's own estimate in MB (``engine.memory``). A mesh refused as too
+    large shows exit code 2 and the peak of the refusal.
+    """
+    import trimesh
+
+    from .memory import estimated_peak_bytes
+    from .settings import preset
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="partsdf-memory-") as folder:
+        for k in subdivisions:
+            sphere = trimesh.creation.icosphere(subdivisions=k)
+            mesh = os.path.join(folder, f"icosphere{k}.npz")
+            np.savez(mesh, vertices=np.asarray(sphere.vertices), faces=np.asarray(sphere.faces))
+            command = [sys.executable, "-m", "engine", "segment", mesh, "-o", os.path.join(folder, f"out{k}"),
+                       "--quality", quality, "--no-parts", "--threads", str(threads)]
+            peak_mb, seconds, code = measure_command(command)
+            estimate = estimated_peak_bytes(len(sphere.vertices), preset(quality).model) / 1024**2
+            rows.append({"faces": len(sphere.faces), "vertices": len(sphere.vertices), "peak_rss_mb": peak_mb,
+                         "seconds": seconds, "exit_code": code, "estimate_mb": estimate})
+    return rows
+
+
+def measure_command(command: list[str]) -> tuple[float, float, int]:
+    """Run a command (output discarded); its peak RSS in MB, wall seconds and exit code (Unix)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    scale = 1024**2 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return usage.ru_maxrss / scale, seconds, child.returncode
+
+
+def render_memory_table(rows: list[dict], quality: str, threads: int) -> str:
+    """Markdown for ``memory_table`` rows."""
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    lines = [
+        "## Memory by mesh size",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine}: `python -m engine segment ICOSPHERE.npz "
+        f"--quality {quality} --no-parts --threads {threads}`, one process per mesh (peak RSS from its rusage; "
+        "exit code 2: refused before work). Estimate: `engine.memory.estimated_peak_bytes`; a run refuses a mesh "
+        "whose estimate does not fit in the available memory.",
+        "",
+        "| faces | welded vertices | peak RSS MB | estimate MB | seconds | exit code |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(f"| {row['faces']:,} | {row['vertices']:,} | {row['peak_rss_mb']:.0f} | {row['estimate_mb']:.0f} "
+                     f"| {row['seconds']:.1f} | {row['exit_code']} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_memory_bench(subdivisions: list[int], quality: str, threads: int) -> int:
+    """``python -m engine bench --memory [K ...]``: print the memory table (paste it into docs/benchmarks.md)."""
+    print(render_memory_table(memory_table(subdivisions, quality, threads), quality, threads))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,12 +32,36 @@ def fit_classifier(features: np.ndarray, labels: np.ndarray) -> CentroidClassifi
     return CentroidClassifier(mean=mean, std=std, centroids=centroids)
 
 
-def held_out_accuracy(features: np.ndarray, labels: np.ndarray, seed: int, held_out: float = 0.2) -> float:
-    """Surface accuracy on a random ``held_out`` share of vertices, centroids from the rest."""
+def held_out_accuracy(features: np.ndarray | Sequence[np.ndarray], labels: np.ndarray, seed: int,
+                      held_out: float = 0.2) -> float:
+    """Surface accuracy on a random ``held_out`` share of vertices, centroids from the rest.
+
+    features: (n, d), or its column blocks side by side, e.g. the (n, width) activations of each
+    layer: only the training rows, then the test rows, are gathered into one array (the whole
+    (n, d) concatenation is never made). labels: (n,) in 0..p-1.
+    """
     rng = np.random.default_rng(seed)
     test = rng.random(len(labels)) < held_out
     train = ~test
     if not test.any() or len(np.unique(labels[train])) < labels.max() + 1:
         return float("nan")
-    classifier = fit_classifier(features[train], labels[train])
-    return float((classifier.predict(features[test]) == labels[test]).mean())
+    blocks = [features] if isinstance(features, np.ndarray) else list(features)
+    classifier = fit_classifier(gather_rows(blocks, train), labels[train])
+    return float((classifier.predict(gather_rows(blocks, test)) == labels[test]).mean())
+
+
+def gather_rows(blocks: Sequence[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``np.concatenate(blocks, axis=1)[rows]`` without the full concatenation.
+
+    blocks: (n, d_i) arrays, rows: (n,) bool mask or (r,) int indices -> (r, sum d_i).
+    """
+    if len(blocks) == 1:
+        return blocks[0][rows]
+    count = int(np.count_nonzero(rows)) if rows.dtype == bool else len(rows)
+    gathered = np.empty((count, sum(block.shape[1] for block in blocks)),
+                        dtype=np.result_type(*(block.dtype for block in blocks)))
+    begin = 0
+    for block in blocks:
+        gathered[:, begin:begin + block.shape[1]] = block[rows]
+        begin += block.shape[1]
+    return gathered

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--baselines", action="store_true", help="also run the baselines")
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
+    bench.add_argument("--memory", nargs="*", type=int, metavar="K", help="only the memory table: icospheres "
+                       "of subdivision K (default 5 6 7), one subprocess each; use with --quality fast")
     sub.add_parser("info", help="one JSON line: engine, torch, devices, SDF backends")
     sub.add_parser("sdf-compare", help="compare the SDF backends (docs/sdf_backends.md)", add_help=False)
     return parser

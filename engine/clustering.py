@@ -19,13 +19,31 @@ from sklearn.cluster import KMeans
 
 from .graph import adjacency
 
+EDGE_BLOCK_VALUES = 1 << 24  # feature values per block of edges in ``edge_feature_change`` (64 MB in float32)
+
+
+def edge_feature_change(features: np.ndarray, edges: np.ndarray, block_values: int = EDGE_BLOCK_VALUES) -> np.ndarray:
+    """(e,) ``|features[i] - features[j]|`` of each edge (i, j), in the features' float type.
+
+    features: (n, d), edges: (e, 2). Edges are taken in blocks of about
+    ``block_values / d`` so that the (block, d) differences stay small (the whole
+    (e, d) difference of a large mesh is gigabytes); each row's norm is the same
+    as without blocks.
+    """
+    step = max(1, block_values // max(1, features.shape[1]))
+    change = np.empty(len(edges), dtype=np.result_type(features.dtype, np.float32))
+    for begin in range(0, len(edges), step):
+        block = edges[begin:begin + step]
+        change[begin:begin + len(block)] = np.linalg.norm(features[block[:, 0]] - features[block[:, 1]], axis=1)
+    return change
+
 
 def boundary_strength(features: np.ndarray, vertices: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(e,) float: activation change per unit length along each edge, over its median.
 
     features: (n, d), vertices: (n, 3), edges: (e, 2).
     """
-    change = np.linalg.norm(features[edges[:, 0]] - features[edges[:, 1]], axis=1)
+    change = edge_feature_change(features, edges)
     length = np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)
     gradient = change / np.maximum(length, 1e-12)
     return gradient / max(float(np.median(gradient)), 1e-12)

@@ -16,6 +16,8 @@ import numpy as np
 from .errors import BadInputError
 from .meshio import WeldedMesh
 
+MAX_ID = 2**31 - 1  # labels are written back as int32
+
 
 @dataclass(frozen=True)
 class GivenParts:
@@ -47,6 +49,8 @@ def _check_ids(labels: np.ndarray, count: int, what: str) -> np.ndarray:
                             f"of {labels.dtype}")
     if count and labels.min() < 0:
         raise BadInputError("labels must not be negative")
+    if count and labels.max() > MAX_ID:
+        raise BadInputError(f"part ids must be at most {MAX_ID} (they come back as int32), got {labels.max()}")
     return labels.astype(np.int64)
 
 

@@ -145,7 +145,7 @@ def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e
     """Merge vertices at the same position (within tolerance x bounding-box diagonal).
 
     Triangle soups (STL, many OBJ exports) become connected. Faces that
-    collapse to an edge or a point after welding are dropped. Vertices on no
+    collapse to an edge or a point after welding, or have no area, are dropped. Vertices on no
     (kept) face are left out of the welded mesh and map to the nearest
     welded vertex, so they take its label and do not stretch the normalisation.
     """
@@ -155,10 +155,13 @@ def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     welded_faces = inverse[faces]
+    corners = vertices[faces]
+    doubled_areas = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
     keep = (
         (welded_faces[:, 0] != welded_faces[:, 1])
         & (welded_faces[:, 1] != welded_faces[:, 2])
         & (welded_faces[:, 0] != welded_faces[:, 2])
+        & (doubled_areas > (diagonal * relative_tolerance) ** 2)
     )
     if not keep.any():
         raise BadInputError("every face is degenerate (zero area) after welding")

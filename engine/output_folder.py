@@ -44,6 +44,8 @@ def check_output_target(out: Path) -> None:
     Staging folders left by killed runs into the same parent are removed.
     """
     out = Path(out)
+    if out.is_symlink():
+        raise BadInputError(f"{out} is a symbolic link; give -o the folder itself")
     if out.exists() and not out.is_dir():
         raise BadInputError(f"{out} is a file; -o takes a folder (a new one, or an earlier PartSDF output)")
     existing = next((p for p in (out.parent, *out.parent.parents) if p.exists()), Path("."))

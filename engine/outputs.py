@@ -9,6 +9,7 @@ from __future__ import annotations
 import colorsys
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -43,11 +44,14 @@ from .pipeline import FittedField, RunResult
 from .segmentation import SurfaceGraph
 from .settings import RunSettings, fit_settings_from_dict, to_dict
 
+MAX_WIDTH, MAX_LAYERS = 4096, 64  # a saved network outside these is damaged, not big
 
-def part_colors(count: int) -> np.ndarray:
-    """(count, 3) float RGB in 0..1: distinct hues by the golden angle, alternating lightness."""
-    hues = (np.arange(count) * 0.618033988749895) % 1.0
-    return np.array([colorsys.hls_to_rgb(h, 0.5 if i % 2 == 0 else 0.62, 0.72) for i, h in enumerate(hues)])
+
+def part_colors(ids: np.ndarray) -> np.ndarray:
+    """(k, 3) float RGB in 0..1 for part ids (k,): distinct hues by the golden angle, alternating lightness."""
+    ids = np.asarray(ids, np.int64)
+    hues = (ids * 0.618033988749895) % 1.0
+    return np.array([colorsys.hls_to_rgb(h, 0.5 if i % 2 == 0 else 0.62, 0.72) for i, h in zip(ids, hues, strict=True)])
 
 
 def part_names(part_types: np.ndarray, type_names: tuple[str, ...]) -> list[str]:
@@ -65,7 +69,8 @@ def segmentation_document(
 ) -> dict:
     """The JSON description of a run (see README, 'Output folder'); part ids are ``result.part_ids``."""
     seg = result.segmentation
-    colors = part_colors(int(max(result.part_ids.max(), *result.vertexless_parts, 0)) + 1)
+    all_ids = [int(i) for i in result.part_ids] + list(result.vertexless_parts)
+    colors = dict(zip(all_ids, part_colors(np.array(all_ids)), strict=True))
     names = part_names(seg.part_types, seg.type_names)
     parts = []
     for part, (part_type, name) in enumerate(zip(seg.part_types, names, strict=True)):
@@ -170,7 +175,8 @@ def write_output(
         document = segmentation_document(result, settings, vertices, faces, source)
         np.save(staging / VERTEX_LABELS, result.vertex_labels.astype(np.int32))
         np.save(staging / FACE_LABELS, result.face_labels.astype(np.int32))
-        colors = (part_colors(int(result.vertex_labels.max()) + 1)[result.vertex_labels] * 255).astype(np.uint8)
+        ids, dense = np.unique(result.vertex_labels, return_inverse=True)
+        colors = (part_colors(ids)[dense.reshape(-1)] * 255).astype(np.uint8)
         mesh = trimesh.Trimesh(vertices, faces, vertex_colors=colors, process=False)
         mesh.export(staging / COLORED_MESH)
         save_field(staging, result.field, settings)
@@ -215,13 +221,15 @@ def load_field(folder: Path) -> FittedField:
         normalisation = Normalisation(center=tuple(float(c) for c in info["normalisation"]["center"]),
                                       scale=float(info["normalisation"]["scale"]))
         mesh_hash = str(info["mesh_hash"])
+        if not (1 <= fit.model.width <= MAX_WIDTH and 1 <= fit.model.hidden_layers <= MAX_LAYERS):
+            raise ValueError(f"a network of width {fit.model.width} and {fit.model.hidden_layers} layers")
         model = SDFDecoder(fit.model)
-    except (OSError, KeyError, ValueError, TypeError, AttributeError) as error:
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, RuntimeError) as error:
         raise BadInputError(f"--reuse {folder}: {MODEL_INFO} is damaged ({type(error).__name__}: {error}); "
                             "run without --reuse to fit again") from None
     try:
         model.load_state_dict(torch.load(folder / MODEL_WEIGHTS, map_location="cpu", weights_only=True))
-    except (OSError, RuntimeError, ValueError, TypeError, AttributeError) as error:
+    except (OSError, RuntimeError, ValueError, TypeError, AttributeError, EOFError, pickle.UnpicklingError) as error:
         first_line = str(error).splitlines()[0][:80] if str(error) else type(error).__name__
         raise BadInputError(f"--reuse {folder}: {MODEL_WEIGHTS} does not match the network {MODEL_INFO} "
                             f"describes ({first_line}); run without --reuse to fit again") from None

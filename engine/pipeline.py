@@ -13,6 +13,7 @@ from .device import configure_threads, resolve_device
 from .errors import BadInputError
 from .fitting import FitReport, fit_sdf
 from .given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
+from .memory import check_memory
 from .meshio import Normalisation, WeldedMesh, weld
 from .model import SDFDecoder
 from .orientation import orient_consistently
@@ -116,6 +117,9 @@ def run(
     reporter.stage("load")
     started = time.perf_counter()
     welded = weld(vertices, faces)
+    clustered = labels is None and face_labels is None
+    check_memory(len(welded.vertices), len(faces), settings, reuse.model.settings if reuse else None,
+                 reads_activations=clustered or split is not None)
     orientation = orient_consistently(welded.vertices, welded.faces)
     welded = replace(welded, faces=orientation.faces)  # the winding used inside; outputs keep the caller's faces
     digest = mesh_hash(welded)

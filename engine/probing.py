@@ -10,19 +10,28 @@ from .model import SDFDecoder
 
 @torch.no_grad()
 def activations(model: SDFDecoder, points: np.ndarray, device: torch.device, chunk: int = 65536) -> list[np.ndarray]:
-    """One (n, width) float32 array per hidden layer at unit-cube points (n, 3)."""
-    per_layer: list[list[np.ndarray]] = [[] for _ in model.hidden]
+    """One (n, width) float32 array per hidden layer at unit-cube points (n, 3).
+
+    Each layer's array is allocated once and filled ``chunk`` points at a time
+    (no list of chunks to concatenate: that would hold every layer twice).
+    """
+    per_layer = [np.empty((len(points), layer.out_features), dtype=np.float32) for layer in model.hidden]
     for start in range(0, len(points), chunk):
         batch = torch.from_numpy(np.ascontiguousarray(points[start:start + chunk], dtype=np.float32)).to(device)
         _, taps = model.forward_with_taps(batch)
         for store, tap in zip(per_layer, taps, strict=True):
-            store.append(tap.cpu().numpy())
-    return [np.concatenate(store) for store in per_layer]
+            store[start:start + len(batch)] = tap.cpu().numpy()
+        del taps
+    return per_layer
 
 
 def standardise(features: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """(n, d) -> (n, d') z-scored columns; constant (dead) columns are dropped."""
-    std = features.std(axis=0)
+    return _standardised(features, features.std(axis=0), eps)
+
+
+def _standardised(features: np.ndarray, std: np.ndarray, eps: float) -> np.ndarray:
+    """``standardise`` with the (d,) column standard deviations already known."""
     alive = std > eps
     return ((features[:, alive] - features[:, alive].mean(axis=0)) / std[alive]).astype(np.float32)
 
@@ -36,3 +45,27 @@ def feature_sets(layers: list[np.ndarray]) -> dict[str, np.ndarray]:
     sets = {f"layer_{i}": standardise(layer) for i, layer in enumerate(layers)}
     sets["all"] = np.concatenate([f / np.sqrt(max(1, f.shape[1])) for f in sets.values()], axis=1)
     return sets
+
+
+def feature_set(layers: list[np.ndarray], name: str, eps: float = 1e-6) -> np.ndarray:
+    """``feature_sets(layers)[name]`` without building the other sets: (n, d').
+
+    ``all`` is filled layer by layer into one array, so that besides the result
+    only one standardised layer is held at a time (``feature_sets`` holds every
+    set, and the scaled copies, at once). Raises KeyError for an unknown name.
+    """
+    if name != "all":
+        names = [f"layer_{i}" for i in range(len(layers))]
+        if name not in names:
+            raise KeyError(name)
+        return standardise(layers[names.index(name)], eps)
+    stds = [layer.std(axis=0) for layer in layers]
+    widths = [int((std > eps).sum()) for std in stds]
+    features, begin = None, 0
+    for layer, std, width in zip(layers, stds, widths, strict=True):
+        scaled = _standardised(layer, std, eps) / np.sqrt(max(1, width))
+        if features is None:  # the dtype of the scaled blocks, as np.concatenate would give
+            features = np.empty((len(layer), sum(widths)), dtype=scaled.dtype)
+        features[:, begin:begin + width] = scaled
+        begin += width
+    return features

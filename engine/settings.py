@@ -125,6 +125,7 @@ def part_field_preset(quality: str) -> PartFieldSettings:
 
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds both take it
+MAX_THREADS = 1024
 
 
 def run_settings(
@@ -142,8 +143,8 @@ def run_settings(
     for name, value in (("parts", parts), ("types", types)):
         if value is not None and not 1 <= value <= 256:
             raise BadInputError(f"--{name} must be between 1 and 256, got {value}")
-    if threads is not None and threads < 1:
-        raise BadInputError(f"--threads must be at least 1, got {threads}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise BadInputError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
     if not 0 <= seed <= MAX_SEED:
         raise BadInputError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     return RunSettings(

@@ -204,3 +204,28 @@ def test_labels_in_an_npz_archive_and_an_npz_that_is_not_one(box, tmp_path):
     np.save(tmp_path / "mesh.npy", np.zeros((8, 3)))
     (tmp_path / "mesh.npy").rename(tmp_path / "mesh.npz")
     assert_refused(segment(tmp_path / "mesh.npz", "-o", tmp_path / "out"), "not an .npz archive")
+
+
+@pytest.mark.parametrize("weights", [b"", bytes(range(256)) * 20])
+def test_reuse_with_damaged_weights_is_one_line(box, tmp_path, segmented_lollipop, weights):
+    reuse = tmp_path / "old"
+    shutil.copytree(segmented_lollipop, reuse)
+    (reuse / "model.pt").write_bytes(weights)
+    assert_refused(segment(box, "-o", tmp_path / "out", "--reuse", reuse), "does not match")
+
+
+def test_zero_area_faces_are_refused_not_a_crash(tmp_path):
+    path = tmp_path / "collinear.obj"
+    path.write_text("v 0 0 0\nv 1 0 0\nv 2 0 0\nv 0 1 1\nv 0 0 3\nf 1 2 3\nf 4 4 5\n")
+    assert_refused(segment(path, "-o", tmp_path / "out"), "degenerate")
+
+
+def test_out_as_a_symbolic_link_is_refused_before_work(box, tmp_path):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert_refused(segment(box, "-o", tmp_path / "dangling"), "symbolic link")
+    assert (tmp_path / "dangling").is_symlink()
+
+
+def test_part_ids_that_cannot_come_back_as_int32_are_refused(box, tmp_path):
+    np.save(tmp_path / "big.npy", np.full(8, 2**31 + 7, np.int64))
+    assert_refused(segment(box, "-o", tmp_path / "out", "--labels", tmp_path / "big.npy"), "at most")
