@@ -82,11 +82,11 @@ def draw_torch_status(layout, prefs=None) -> None:
 
 
 def user_folder() -> Path:
-    """The extension's own user folder (kept across updates of the extension)."""
+    """The extension's own user folder (kept across updates of the extension); not created here (UI draws ask)."""
     try:
-        return Path(bpy.utils.extension_path_user(__package__, create=True))
+        return Path(bpy.utils.extension_path_user(__package__))
     except ValueError:  # loaded as a legacy add-on (a development checkout)
-        return Path(bpy.utils.user_resource("CONFIG", path="partsdf", create=True))
+        return Path(bpy.utils.user_resource("CONFIG", path="partsdf"))
 
 
 def runtime_folder() -> Path:
