@@ -125,3 +125,12 @@ def scene_fingerprint() -> dict:
         "collections": sorted(c.name for c in bpy.data.collections),
         "meshes": sorted(m.name for m in bpy.data.meshes),
     }
+
+
+@pytest.fixture
+def parts(scene, prefs, fake_python):
+    """The lollipop with the fake engine's three parts (split along x), in Object Mode."""
+    prefs.python_path = fake_python("ok")
+    obj = make_lollipop()
+    assert bpy.ops.partsdf.discover_parts("EXEC_DEFAULT") == {"FINISHED"}
+    return obj

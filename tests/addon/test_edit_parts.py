@@ -6,18 +6,9 @@ import bpy
 import numpy as np
 import pytest
 from conftest import make_lollipop, scene_fingerprint
-from test_operator import discover, vertex_membership
+from test_operator import vertex_membership
 
 from blender_addon import part_views
-
-
-@pytest.fixture
-def parts(scene, prefs, fake_python):
-    """The lollipop with the fake engine's three parts (split along x), in Object Mode."""
-    prefs.python_path = fake_python("ok")
-    obj = make_lollipop()
-    assert discover() == {"FINISHED"}
-    return obj
 
 
 def ids_of(obj) -> np.ndarray:

@@ -14,14 +14,6 @@ from test_operator import discover
 from blender_addon import part_views
 
 
-@pytest.fixture
-def parts(scene, prefs, fake_python):
-    prefs.python_path = fake_python("ok")
-    obj = make_lollipop()
-    assert discover() == {"FINISHED"}
-    return obj
-
-
 @pytest.mark.parametrize("transform", ["location", "rotation_euler", "scale"])
 def test_moving_rotating_or_scaling_keeps_the_cached_model(parts, transform):
     setattr(parts, transform, (0.4, -2.0, 3.0) if transform != "scale" else (0.5, 2.0, 1.0))
