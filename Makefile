@@ -10,12 +10,12 @@ EIGEN := /usr/include/eigen3/Eigen/Core
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt
 	@if [ ! -f $(EIGEN) ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -qq && apt-get install -y -qq libeigen3-dev) || echo "Eigen headers unavailable: pysdf will be skipped"; fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-bench.txt
 	@# pysdf is sdist-only and needs Eigen; its setup script misreads Eigen 3.4.0, so CPATH points at the headers.
 	CPATH=/usr/include/eigen3 $(PY) -m pip install -q pysdf || echo "pysdf did not build: the libigl SDF backend is used"
 	touch $(STAMP)
@@ -24,13 +24,13 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check engine blender_addon scripts tests
+	$(VENV)/bin/ruff check engine bench blender_addon scripts tests
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 bench: $(STAMP)
-	$(PY) -m engine bench --baselines
+	$(PY) -m bench --baselines
 
 # `make extension` fetches the wheels of every Blender Python line and platform (cached in WHEEL_CACHE)
 # and builds + validates one zip per (platform, line) in dist/. Narrow it with e.g.

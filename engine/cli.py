@@ -15,8 +15,8 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from .contract import EventWriter
 from .errors import BadInputError, EngineError
-from .protocol import EventWriter
 from .settings import DEVICES, QUALITIES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
@@ -65,33 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _segment_parser(sub)
-    bench = sub.add_parser("bench", help="benchmark of BENCHMARK.md; writes docs/benchmarks.md")
-    bench.add_argument("--shapes", nargs="*", help="shape names (default: all)")
-    bench.add_argument("--quality", choices=QUALITIES, default="balanced")
-    bench.add_argument("--baselines", action="store_true", help="also run the baselines")
-    bench.add_argument("--threads", type=int, default=2)
-    bench.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
-    bench.add_argument("--memory", nargs="*", type=int, metavar="K", help="only the memory table: icospheres "
-                       "of subdivision K (default 5 6 7), one subprocess each; use with --quality fast")
     sub.add_parser("info", help="one JSON line: engine, torch, devices, SDF backends")
-    sub.add_parser("sdf-compare", help="compare the SDF backends (docs/sdf_backends.md)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["sdf-compare"]:
-        from .sdf_compare import main as compare_main
-
-        return compare_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.command == "info":
         return _info()
-    if args.command == "bench":
-        from .bench import run_bench
-
-        return run_bench(args)
     return _segment(args)
 
 
@@ -99,7 +82,7 @@ def _info() -> int:
     import torch
 
     from .device import resolve_device
-    from .sdf_truth import available_backends
+    from .field.sdf_truth import available_backends
 
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     print(json.dumps({
@@ -129,7 +112,7 @@ def _segment(args: argparse.Namespace) -> int:
         return code
 
     try:
-        from .meshio import load_labels, load_mesh
+        from .mesh.meshio import load_labels, load_mesh
         from .output_folder import check_output_target
         from .progress import BarReporter, EventReporter
         from .settings import run_settings

@@ -1,7 +1,7 @@
 """Peak memory of a run, estimated before any big allocation, and the refusal when it cannot fit.
 
 Measured on icospheres and a 974,400-face UV sphere with ``--quality fast
---no-parts`` (``python -m engine bench --memory``, docs/benchmarks.md): past a
+--no-parts`` (``python -m bench memory``, docs/benchmarks.md): past a
 floor (torch, the libraries, the fit), the peak grows with the welded vertex
 count u. Two moments are highest: the spectral embedding (the (u, d)
 activations, the (u, d) standardised features and scipy's sparse LU factor,

@@ -18,10 +18,9 @@ import numpy as np
 import torch
 
 from . import __version__
-from .clustering import SpectralEmbedding
 from .errors import BadInputError
-from .meshio import Normalisation, write_obj
-from .model import SDFDecoder
+from .field.model import SDFDecoder
+from .mesh.meshio import Normalisation, write_obj
 from .output_folder import (
     COLORED_MESH,
     FACE_LABELS,
@@ -39,9 +38,10 @@ from .output_folder import (
     staging_prefix,
     user_permissions,
 )
-from .part_meshes import is_watertight, mesh_volume
+from .parts.part_meshes import is_watertight, mesh_volume
 from .pipeline import FittedField, RunResult
-from .segmentation import SurfaceGraph
+from .segment.clustering import SpectralEmbedding
+from .segment.segmentation import SurfaceGraph
 from .settings import RunSettings, fit_settings_from_dict, to_dict
 
 MAX_WIDTH, MAX_LAYERS = 4096, 64  # a saved network outside these is damaged, not big

@@ -8,22 +8,22 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .classifier import held_out_accuracy
 from .device import configure_threads, resolve_device
 from .errors import BadInputError
-from .fitting import FitReport, fit_sdf
-from .given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
+from .field.fitting import FitReport, fit_sdf
+from .field.model import SDFDecoder
+from .field.probing import activations, feature_set
 from .memory import check_memory
-from .meshio import Normalisation, WeldedMesh, weld
-from .model import SDFDecoder
-from .orientation import orient_consistently
-from .part_fields import PartFitReport, evaluate, fit_part_field
-from .part_meshes import PartMeshes, part_meshes
-from .probing import activations, feature_set
+from .mesh.meshio import Normalisation, WeldedMesh, weld
+from .mesh.orientation import orient_consistently
+from .parts.part_fields import PartFitReport, evaluate, fit_part_field
+from .parts.part_meshes import PartMeshes, part_meshes
 from .progress import Reporter
-from .segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
+from .segment.classifier import held_out_accuracy
+from .segment.given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
+from .segment.segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
+from .segment.types import group_types
 from .settings import RunSettings
-from .types import group_types
 
 MAX_FACES = {"fast": 1_000_000, "balanced": 1_000_000, "high": 2_000_000}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from .protocol import EventWriter
+from .contract import EventWriter
 
 STAGE_WEIGHTS = {"load": 0.02, "fit": 0.55, "probe": 0.02, "segment": 0.08, "parts": 0.3, "write": 0.03}
 

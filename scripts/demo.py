@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.shapes import benchmark_shapes, shape_mesh  # noqa: E402
+from bench.shapes import benchmark_shapes, shape_mesh  # noqa: E402
 
 
 def main() -> int:

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
+from bench.metrics import adjusted_rand
 from engine.cli import main
-from engine.metrics import adjusted_rand
-from engine.protocol import decode
+from engine.contract import decode
 
 
 def test_segment_finds_the_lollipop_parts_and_writes_the_folder(lollipop, segmented_lollipop):

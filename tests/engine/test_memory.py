@@ -7,16 +7,16 @@ import pytest
 import torch
 import trimesh
 
+from bench.memory_table import render_memory_table
 from engine import memory
-from engine.bench import render_memory_table
-from engine.classifier import gather_rows, held_out_accuracy
-from engine.clustering import edge_feature_change
 from engine.errors import BadInputError
-from engine.graph import unique_edges
-from engine.model import SDFDecoder
+from engine.field.model import SDFDecoder
+from engine.field.probing import activations, feature_set, feature_sets
+from engine.mesh.graph import unique_edges
 from engine.pipeline import run
-from engine.probing import activations, feature_set, feature_sets
 from engine.progress import Reporter
+from engine.segment.classifier import gather_rows, held_out_accuracy
+from engine.segment.clustering import edge_feature_change
 from engine.settings import ModelSettings, preset, run_settings
 
 FAST = preset("fast").model

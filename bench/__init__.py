@@ -1,0 +1,1 @@
+"""PartSDF benchmarks: analytic shapes, metrics, baselines and report writers (not shipped)."""

@@ -1,0 +1,1 @@
+"""Stage 0, the mesh: reading files in declared vertex order, welding, winding, graph, sampling, marching cubes."""

@@ -1,0 +1,1 @@
+"""Stage 3, the parts: surface graph, spectral clustering, instances, convexity merges, types, classifier."""

@@ -1,0 +1,108 @@
+"""WHERE: split surface types into instances by mesh connectivity.
+
+Each type's vertex subgraph is split into connected components (scipy sparse
+graphs); fragments below a size threshold are merged into the neighbouring
+region they share the most edges with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ..mesh.graph import adjacency
+
+BOUNDARY_PRIOR_EDGES = 10
+
+
+def split_into_instances(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(n,) type labels -> (n,) region labels, one per connected piece of each type.
+
+    edges: (e, 2) mesh edges. Region ids are 0..r-1 in order of first vertex.
+    """
+    same = labels[edges[:, 0]] == labels[edges[:, 1]]
+    graph = adjacency(edges[same], len(labels))
+    _, regions = connected_components(graph, directed=False)
+    return _renumber(regions)
+
+
+def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -> np.ndarray:
+    """Merge every region smaller than ``min_size`` vertices into a neighbour.
+
+    Each fragment goes into the adjacent region it shares the most edges
+    with; fragments whose best neighbour is itself a fragment wait until that
+    one has moved (or, if all remaining fragments only touch fragments, the
+    smallest moves first). Regions with no neighbour (loose pieces) are kept.
+    Returns (n,) renumbered region labels.
+    """
+    regions = regions.copy()
+    while True:
+        sizes = np.bincount(regions)
+        contact = _region_contacts(regions, edges, len(sizes))
+        small = (sizes > 0) & (sizes < min_size) & (contact.getnnz(axis=1) > 0)
+        if not small.any():
+            return _renumber(regions)
+        best = np.asarray(contact.argmax(axis=1)).ravel()
+        move = small & ~small[best]
+        if not move.any():
+            move = np.zeros_like(small)
+            move[np.flatnonzero(small)[np.argmin(sizes[small])]] = True
+        target = np.arange(len(sizes))
+        target[move] = best[move]
+        regions = target[regions]
+
+
+def merge_across_weak_cuts(
+    regions: np.ndarray, edges: np.ndarray, weights: np.ndarray, threshold: float = -np.inf, target: int = 1
+) -> np.ndarray:
+    """Merge adjacent regions whose boundary is not a cut, highest affinity first.
+
+    The mean edge weight along each shared boundary measures how connected
+    two regions are; ``BOUNDARY_PRIOR_EDGES`` zero-weight pseudo-edges are
+    added to every boundary so that regions touching at a few edges (a
+    corner, a point) do not merge on that thin evidence. Merging stops when
+    no boundary's score exceeds ``threshold`` or when ``target`` regions
+    remain. Loose pieces never merge. Returns (n,) renumbered labels.
+    """
+    regions = regions.copy()
+    while regions.max() + 1 > target:
+        pairs, edge_pair = boundary_pairs(regions, edges)
+        if len(pairs) == 0:
+            break
+        crossing = edge_pair >= 0
+        sums = np.bincount(edge_pair[crossing], weights[crossing], minlength=len(pairs))
+        counts = np.bincount(edge_pair[crossing], minlength=len(pairs))
+        mean_weight = sums / (counts + BOUNDARY_PRIOR_EDGES)
+        best = int(np.argmax(mean_weight))
+        if mean_weight[best] <= threshold:
+            break
+        keep, drop = (int(x) for x in pairs[best])
+        regions = _renumber(np.where(regions == drop, keep, regions))
+    return regions
+
+
+def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjacent region pairs (p, 2) sorted low-high, and per edge (e,) the index of its pair or -1."""
+    a, b = regions[edges[:, 0]], regions[edges[:, 1]]
+    cross = a != b
+    keys = np.sort(np.stack([a[cross], b[cross]], axis=1), axis=1)
+    pairs, inverse = np.unique(keys, axis=0, return_inverse=True)
+    edge_pair = np.full(len(edges), -1, dtype=np.int64)
+    edge_pair[cross] = inverse.reshape(-1)
+    return pairs.reshape(-1, 2), edge_pair
+
+def _region_contacts(regions: np.ndarray, edges: np.ndarray, count: int) -> sp.csr_matrix:
+    """(r, r) count of mesh edges between each pair of different regions."""
+    a, b = regions[edges[:, 0]], regions[edges[:, 1]]
+    cross = a != b
+    contact = adjacency(np.stack([a[cross], b[cross]], axis=1), count)
+    contact.sum_duplicates()
+    return contact
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Relabel to 0..k-1 in order of first occurrence."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    return order[inverse.reshape(-1)].astype(np.int64)

@@ -1,0 +1,103 @@
+"""From per-vertex activations to parts (WHERE) and part types (WHAT).
+
+1. Spectral embedding of the mesh graph weighted by activation change and
+   concave creases (``engine.clustering``).
+2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
+   connected components of each cluster on the mesh, small fragments merged
+   (``engine.instances``).
+3. Region merging across weak cuts: adjacent regions merge, most connected
+   first, while the mean edge weight along their boundary is above half the
+   median edge weight: a boundary stays only where the cues say the surface
+   is cut.
+4. Convex merging: adjacent regions whose union is nearly convex (concavity
+   below CoACD's default 0.05 of the unit cube, or twice the edge length on
+   coarse meshes) are one part: a collar on a
+   baluster, a box face split by a spurious cut. With a part count given,
+   the most nearly convex pairs merge until that count remains; if the cuts
+   alone left fewer regions, merging restarts from the over-segmentation
+   and stops at the count.
+5. Types: parts grouped by a size- and pose-invariant shape signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mesh.graph import concave_angles, unique_edges, vertex_areas
+from ..settings import SegmentSettings
+from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
+from .convexity import merge_nearly_convex
+from .instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
+from .types import group_types
+
+CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
+
+
+@dataclass(frozen=True)
+class SurfaceGraph:
+    """What segmentation needs of a welded mesh and its fitted field.
+
+    edges: (e, 2), weights: (e,), areas: (n,), embedding: eigenpairs.
+    """
+
+    edges: np.ndarray
+    weights: np.ndarray
+    areas: np.ndarray
+    embedding: SpectralEmbedding
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """part_labels: (n,) int per welded vertex; part_types: (p,) int type of each part."""
+
+    part_labels: np.ndarray
+    part_types: np.ndarray
+    type_names: tuple[str, ...]
+
+
+def graph_key(settings: SegmentSettings) -> str:
+    """The segment settings the surface graph depends on, as a string (cache key)."""
+    return (f"{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
+            f"{settings.crease_angle}|{max(settings.max_parts, settings.parts or 0)}")
+
+
+def build_surface_graph(
+    vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, settings: SegmentSettings
+) -> SurfaceGraph:
+    """Weighted mesh graph and its spectral embedding.
+
+    vertices: (n, 3) unit-cube, faces: (m, 3), features: (n, d) standardised activations.
+    """
+    edges = unique_edges(faces)
+    strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
+    concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
+    weights = edge_weights(strength, concave, settings.crease_angle)
+    areas = vertex_areas(vertices, faces)
+    embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
+    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding)
+
+
+def segment_surface(
+    vertices: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
+) -> Segmentation:
+    """Parts and types of a welded surface (see module docstring)."""
+    over = max(settings.max_parts, settings.parts or 0)
+    clusters = cluster_embedding(graph.embedding, min(over, graph.embedding.vectors.shape[1]), seed)
+    fragments = split_into_instances(clusters, graph.edges)
+    min_size = max(1, int(settings.min_fragment_share * len(vertices)))
+    fragments = merge_small_regions(fragments, graph.edges, min_size)
+    threshold = CUT_AFFINITY * float(np.median(graph.weights))
+    regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold)
+    if settings.parts is None:
+        # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
+        spacing = float(np.median(np.linalg.norm(vertices[graph.edges[:, 0]] - vertices[graph.edges[:, 1]], axis=1)))
+        threshold = max(settings.convex_concavity, 2.0 * spacing)
+        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, threshold=threshold)
+    elif regions.max() + 1 >= settings.parts:
+        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, target=settings.parts)
+    else:
+        regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts)
+    part_types, type_names = group_types(vertices, regions, settings.types)
+    return Segmentation(part_labels=regions, part_types=part_types, type_names=type_names)

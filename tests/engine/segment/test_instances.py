@@ -1,0 +1,33 @@
+import numpy as np
+
+from engine.segment.instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
+
+# A path graph 0-1-2-3-4-5-6-7.
+PATH = np.array([[i, i + 1] for i in range(7)])
+
+
+def test_each_type_splits_into_its_connected_pieces():
+    types = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    assert split_into_instances(types, PATH).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_small_fragment_joins_the_neighbour_it_touches_most():
+    regions = np.array([0, 0, 0, 1, 2, 2, 2, 2])
+    merged = merge_small_regions(regions, PATH, min_size=2)
+    assert merged.max() == 1 and merged[3] in (merged[2], merged[4])
+
+
+def test_loose_pieces_are_never_merged():
+    edges = np.array([[0, 1], [2, 3]])
+    regions = np.array([0, 0, 1, 1])
+    assert merge_small_regions(regions, edges, min_size=5).tolist() == [0, 0, 1, 1]
+    assert merge_across_weak_cuts(regions, edges, np.ones(2), target=1).tolist() == [0, 0, 1, 1]
+
+
+def test_merging_keeps_the_boundary_with_the_lowest_affinity():
+    regions = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    weights = np.array([1, 0.9, 1, 0.01, 1, 0.9, 1.0])
+    merged = merge_across_weak_cuts(regions, PATH, weights, target=2)
+    assert merged.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    auto = merge_across_weak_cuts(regions, PATH, weights, threshold=0.05)
+    assert auto.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import trimesh
+
+from engine.segment.convexity import concavity, merge_nearly_convex
+from engine.segment.types import group_types
+
+
+def _cube_points(center, size, count, rng):
+    return center + (rng.random((count, 3)) - 0.5) * size
+
+
+def _bar(low, high, count, rng):
+    """(count, 3) points on the surface of the box [low, high]."""
+    box = trimesh.creation.box(bounds=[low, high])
+    return trimesh.sample.sample_surface(box, count, seed=int(rng.integers(1 << 31)))[0]
+
+
+def test_concavity_is_zero_for_a_convex_set_and_deep_for_a_crescent():
+    rng = np.random.default_rng(0)
+    sphere = rng.normal(size=(20000, 3))
+    sphere /= np.linalg.norm(sphere, axis=1, keepdims=True)
+    assert concavity(sphere, rng) < 0.05  # the floor is the points' spacing
+    # A thick half ring (radii 0.5 and 1): its hull bridges the hole, whose centre is 0.5 from the ring.
+    angles = rng.uniform(0, np.pi, 4000)
+    radii = np.where(np.arange(4000) % 2 == 0, 1.0, 0.5)
+    ring = np.c_[radii * np.cos(angles), radii * np.sin(angles), rng.uniform(-0.1, 0.1, 4000)]
+    assert concavity(ring, rng) == pytest.approx(0.5, abs=0.05)
+
+
+def test_nearly_convex_neighbours_merge_and_an_l_corner_stays():
+    rng = np.random.default_rng(0)
+    # Three regions in a chain: two halves of one straight bar, then a bar at a right angle.
+    first = _bar([0.0, -0.05, -0.05], [0.5, 0.05, 0.05], 300, rng)
+    second = _bar([0.5, -0.05, -0.05], [1.0, 0.05, 0.05], 300, rng)
+    third = _bar([0.9, 0.05, -0.05], [1.0, 1.0, 0.05], 300, rng)
+    vertices = np.r_[first, second, third]
+    regions = np.repeat([0, 1, 2], 300)
+    edges = np.array([[0, 300], [300, 600]])  # first touches second, second touches third
+    merged = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05)
+    assert merged.tolist() == [0] * 600 + [1] * 300
+    assert merge_nearly_convex(regions, edges, vertices, seed=0, target=1).max() == 0
+
+
+def test_same_shaped_parts_share_a_type_wherever_they_are():
+    rng = np.random.default_rng(0)
+    legs = [_cube_points(np.array([x, 0, 0]), [0.05, 0.5, 0.05], 200, rng) for x in (-1, 1, 3)]
+    top = _cube_points(np.array([0, 1, 0]), [2.0, 0.05, 1.0], 400, rng)
+    vertices = np.concatenate(legs + [top])
+    labels = np.repeat([0, 1, 2, 3], [200, 200, 200, 400])
+    types, names = group_types(vertices, labels, None)
+    assert types.tolist() == [0, 0, 0, 1]
+    assert names == ("Rod", "Panel")
+    forced, _ = group_types(vertices, labels, 1)
+    assert set(forced) == {0}
