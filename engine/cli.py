@@ -15,11 +15,9 @@ import traceback
 from pathlib import Path
 
 from . import __version__
-from .contract import EventWriter
+from .contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, EventWriter
 from .errors import BadInputError, EngineError
 from .settings import DEVICES, QUALITIES
-
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def _folder_name(text: str) -> Path:

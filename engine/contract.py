@@ -1,4 +1,7 @@
-"""The one message protocol between the engine and its callers.
+"""The contract between the engine and its callers: protocol events, exit codes, on-disk names, part colours.
+
+Standard library only: the Blender add-on loads this one file from the bundled engine
+(``blender_addon/engine_link/contract.py``) instead of keeping its own copy.
 
 With ``--events`` the CLI writes one JSON object per line on stdout, from a
 closed set of types:
@@ -17,11 +20,30 @@ folder, sends ERROR with exit code 130 and exits with 130.
 
 from __future__ import annotations
 
+import colorsys
 import json
 import sys
 from typing import IO, Any
 
 MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "DONE")
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+# The output folder of ``segment`` (written atomically, see engine/output_folder.py).
+FORMAT_VERSION = 1
+SEGMENTATION = "segmentation.json"
+VERTEX_LABELS = "vertex_labels.npy"
+FACE_LABELS = "face_labels.npy"
+COLORED_MESH = "segmented.ply"
+MODEL_WEIGHTS = "model.pt"
+MODEL_INFO = "model.json"
+SURFACE_GRAPH = "surface_graph.npz"
+PART_FIELD_WEIGHTS = "part_field.pt"
+PART_MESH_FOLDER = "parts"
+UNION_MESH = "union.obj"
+MODEL_FILES = (MODEL_WEIGHTS, MODEL_INFO, SURFACE_GRAPH)  # what ``--reuse`` reads (the graph is optional)
+OWN_NAMES = frozenset({SEGMENTATION, VERTEX_LABELS, FACE_LABELS, COLORED_MESH, MODEL_WEIGHTS, MODEL_INFO,
+                       SURFACE_GRAPH, PART_FIELD_WEIGHTS, PART_MESH_FOLDER, UNION_MESH,
+                       ".DS_Store", "Thumbs.db", "desktop.ini"})  # file browsers' own files go with the folder
 
 
 def encode(message_type: str, **fields: Any) -> str:
@@ -48,3 +70,9 @@ class EventWriter:
     def send(self, message_type: str, **fields: Any) -> None:
         self.stream.write(encode(message_type, **fields) + "\n")
         self.stream.flush()
+
+
+def part_color(part_id: int) -> tuple[float, float, float]:
+    """RGB in 0..1 of a part id: distinct hues by the golden angle, alternating lightness."""
+    hue = (part_id * 0.618033988749895) % 1.0
+    return colorsys.hls_to_rgb(hue, 0.5 if part_id % 2 == 0 else 0.62, 0.72)

@@ -1,4 +1,4 @@
-"""The output folder of ``segment``: every on-disk name, and writing it atomically.
+"""The output folder of ``segment``, written atomically (its names: engine/contract.py).
 
 The folder is written under a temporary name next to its destination and
 renamed into place at the end, so a crash or a cancel never leaves a
@@ -15,24 +15,9 @@ import shutil
 import time
 from pathlib import Path
 
+from .contract import OWN_NAMES, SEGMENTATION
 from .errors import BadInputError
 
-FORMAT_VERSION = 1
-SEGMENTATION = "segmentation.json"
-VERTEX_LABELS = "vertex_labels.npy"
-FACE_LABELS = "face_labels.npy"
-COLORED_MESH = "segmented.ply"
-MODEL_WEIGHTS = "model.pt"
-MODEL_INFO = "model.json"
-SURFACE_GRAPH = "surface_graph.npz"
-PART_FIELD_WEIGHTS = "part_field.pt"
-PART_MESH_FOLDER = "parts"
-UNION_MESH = "union.obj"
-
-
-OWN_NAMES = frozenset({SEGMENTATION, VERTEX_LABELS, FACE_LABELS, COLORED_MESH, MODEL_WEIGHTS, MODEL_INFO,
-                       SURFACE_GRAPH, PART_FIELD_WEIGHTS, PART_MESH_FOLDER, UNION_MESH,
-                       ".DS_Store", "Thumbs.db", "desktop.ini"})  # file browsers' own files go with the folder
 STALE_AFTER_S = 24 * 3600  # where a run's process cannot be asked whether it lives (Windows)
 
 

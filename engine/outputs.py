@@ -1,12 +1,11 @@
 """The contents of ``segment``'s output folder: the JSON document, labels, meshes, weights.
 
-Names and the atomic folder handling live in ``output_folder`` (no torch, so
-the CLI can check OUT before any heavy import).
+The names live in ``contract``, the atomic folder handling in ``output_folder`` (neither
+imports torch, so the CLI can check OUT before any heavy import).
 """
 
 from __future__ import annotations
 
-import colorsys
 import json
 import os
 import pickle
@@ -18,10 +17,7 @@ import numpy as np
 import torch
 
 from . import __version__
-from .errors import BadInputError
-from .field.model import SDFDecoder
-from .mesh.meshio import Normalisation, write_obj
-from .output_folder import (
+from .contract import (
     COLORED_MESH,
     FACE_LABELS,
     FORMAT_VERSION,
@@ -33,11 +29,12 @@ from .output_folder import (
     SURFACE_GRAPH,
     UNION_MESH,
     VERTEX_LABELS,
-    check_output_target,
-    replace_folder,
-    staging_prefix,
-    user_permissions,
+    part_color,
 )
+from .errors import BadInputError
+from .field.model import SDFDecoder
+from .mesh.meshio import Normalisation, write_obj
+from .output_folder import check_output_target, replace_folder, staging_prefix, user_permissions
 from .parts.part_meshes import is_watertight, mesh_volume
 from .pipeline import FittedField, RunResult
 from .segment.clustering import SpectralEmbedding
@@ -49,9 +46,7 @@ MAX_WIDTH, MAX_LAYERS = 4096, 64  # a saved network outside these is damaged, no
 
 def part_colors(ids: np.ndarray) -> np.ndarray:
     """(k, 3) float RGB in 0..1 for part ids (k,): distinct hues by the golden angle, alternating lightness."""
-    ids = np.asarray(ids, np.int64)
-    hues = (ids * 0.618033988749895) % 1.0
-    return np.array([colorsys.hls_to_rgb(h, 0.5 if i % 2 == 0 else 0.62, 0.72) for i, h in zip(ids, hues, strict=True)])
+    return np.array([part_color(int(i)) for i in np.asarray(ids, np.int64)])
 
 
 def part_names(part_types: np.ndarray, type_names: tuple[str, ...]) -> list[str]:
