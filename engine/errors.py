@@ -15,7 +15,3 @@ class BadInputError(EngineError):
 
 class MissingDependencyError(EngineError):
     """An optional dependency needed by the requested feature is not installed."""
-
-
-class CancelledError(EngineError):
-    """The caller asked the engine to stop."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import torch
 
 from .device import configure_threads, resolve_device
 from .errors import BadInputError
@@ -86,6 +89,37 @@ def mesh_hash(welded: WeldedMesh) -> str:
     return digest.hexdigest()[:16]
 
 
+class StageClock:
+    """Names each stage to the reporter and records how long it and its sub-steps took (seconds)."""
+
+    def __init__(self, reporter: Reporter):
+        self.reporter = reporter
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str, timing: str | None = None):
+        """A reported stage, timed as ``timing`` (default: its name)."""
+        self.reporter.stage(name)
+        with self.timed(timing or name):
+            yield
+
+    @contextmanager
+    def timed(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - started
+
+
+@dataclass
+class PreparedMesh:
+    """The welded, consistently wound mesh of a run, its hash and the caller's given parts (if any)."""
+
+    welded: WeldedMesh
+    digest: str
+    given: GivenParts | None
+    orientation_note: str | None
+
+
 def run(
     vertices: np.ndarray,
     faces: np.ndarray,
@@ -103,79 +137,39 @@ def run(
     the caller's and come back unchanged (see ``given_parts``).
     ``split``: (a given part id, k): that part is split into k by segmenting its
     own faces and activations; new parts get the ids after the last given one.
+    ``reuse`` is not changed: the result carries its own copy of the field.
     """
-    limit = MAX_FACES.get(settings.quality, 1_000_000)
-    if len(faces) > limit:
-        raise BadInputError(
-            f"the mesh has {len(faces):,} faces; the {settings.quality} preset handles up to {limit:,}. "
-            "Decimate it first (Blender: Decimate modifier) or use a higher preset"
-        )
-    timings: dict[str, float] = {}
+    check_face_count(len(faces), settings.quality)
     device = resolve_device(settings.device)
     threads = configure_threads(settings.threads)
+    clock = StageClock(reporter)
 
-    reporter.stage("load")
-    started = time.perf_counter()
-    welded = weld(vertices, faces)
-    clustered = labels is None and face_labels is None
-    check_memory(len(welded.vertices), len(faces), settings, reuse.model.settings if reuse else None,
-                 reads_activations=clustered or split is not None)
-    orientation = orient_consistently(welded.vertices, welded.faces)
-    welded = replace(welded, faces=orientation.faces)  # the winding used inside; outputs keep the caller's faces
-    digest = mesh_hash(welded)
-    given = _given_parts(welded, faces, labels, face_labels)
-    if split is not None:
-        if given is None:
-            raise BadInputError(f"cannot split part {split[0]}: give the parts with --labels or --face-labels")
-        given.dense_index(split[0])
-        if split[1] < 2:
-            raise BadInputError(f"split a part into 2 or more pieces, not {split[1]}")
-    timings["load"] = time.perf_counter() - started
-
-    reporter.stage("fit")
-    started = time.perf_counter()
-    if reuse is not None:
-        if reuse.mesh_hash != digest:
-            raise BadInputError("the saved model was fitted to a different mesh; run without --reuse to fit again")
-        fitted = reuse
-        reporter.progress(1.0)
-    else:
-        normalisation = Normalisation.fit(welded.vertices)
-        model, report = fit_sdf(
-            normalisation.to_unit(welded.vertices), welded.faces, settings.fit, settings.seed, device,
-            progress=reporter.progress,
-        )
-        fitted = FittedField(model=model, normalisation=normalisation, mesh_hash=digest, report=report)
-    timings["fit"] = time.perf_counter() - started
+    with clock.stage("load"):
+        mesh = prepare_mesh(vertices, faces, settings, reuse, labels, face_labels, split)
+    welded, given = mesh.welded, mesh.given
+    with clock.stage("fit"):
+        fitted = fitted_field(welded, mesh.digest, settings, device, reporter, reuse)
 
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
     split_pieces = None
     if given is None:
-        segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, reporter, timings)
+        fitted, segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, clock)
     else:
-        reporter.stage("segment")
-        started = time.perf_counter()
-        if split is not None:
-            before = len(given.ids)
-            given = after_split(given, split_part(fitted.model.to(device), unit_vertices, welded.faces,
-                                                  given.welded_labels, given.dense_index(split[0]), split[1],
-                                                  settings, device))
-            split_pieces = (split[1], len(given.ids) - before + 1)
-        part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
-        segmentation, accuracy = Segmentation(given.welded_labels, part_types, type_names), None
-        timings["segment"] = time.perf_counter() - started
+        with clock.stage("segment"):
+            given, segmentation, split_pieces = _given_segmentation(fitted, unit_vertices, welded.faces, given,
+                                                                    split, settings, device)
         for part in given.vertexless:
             reporter.warn(f"part {part} holds no vertex of its own (its faces are too few): it keeps its faces "
                           "but gets no part mesh")
 
-    notes = ([orientation.warning()] if orientation.warning() else []) + unmet_counts(
+    notes = ([mesh.orientation_note] if mesh.orientation_note else []) + unmet_counts(
         settings, segmentation, given is None, split_pieces)
     for note in notes:
         reporter.warn(note)
 
     volumes = None
     if settings.part_field is not None:
-        volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, reporter, timings)
+        volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, clock)
 
     part_ids = np.arange(len(segmentation.part_types)) if given is None else given.ids
     vertex_labels = part_ids[segmentation.part_labels][welded.input_to_welded].astype(np.int32)
@@ -192,9 +186,77 @@ def run(
         part_ids=part_ids,
         vertexless_parts=() if given is None else given.vertexless,
         notes=notes,
-        timings=timings,
+        timings=clock.timings,
         parts=volumes,
     )
+
+
+def check_face_count(faces: int, quality: str) -> None:
+    """Refuse a mesh with more faces than the quality preset handles."""
+    limit = MAX_FACES.get(quality, 1_000_000)
+    if faces > limit:
+        raise BadInputError(
+            f"the mesh has {faces:,} faces; the {quality} preset handles up to {limit:,}. "
+            "Decimate it first (Blender: Decimate modifier) or use a higher preset"
+        )
+
+
+def prepare_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    settings: RunSettings,
+    reuse: FittedField | None,
+    labels: np.ndarray | None,
+    face_labels: np.ndarray | None,
+    split: tuple[int, int] | None,
+) -> PreparedMesh:
+    """Weld, check memory, wind consistently, hash, and read the given parts (stage ``load``)."""
+    welded = weld(vertices, faces)
+    clustered = labels is None and face_labels is None
+    check_memory(len(welded.vertices), len(faces), settings, reuse.model.settings if reuse else None,
+                 reads_activations=clustered or split is not None)
+    orientation = orient_consistently(welded.vertices, welded.faces)
+    welded = replace(welded, faces=orientation.faces)  # the winding used inside; outputs keep the caller's faces
+    digest = mesh_hash(welded)
+    given = _given_parts(welded, faces, labels, face_labels)
+    if split is not None:
+        if given is None:
+            raise BadInputError(f"cannot split part {split[0]}: give the parts with --labels or --face-labels")
+        given.dense_index(split[0])
+        if split[1] < 2:
+            raise BadInputError(f"split a part into 2 or more pieces, not {split[1]}")
+    return PreparedMesh(welded, digest, given, orientation.warning())
+
+
+def fitted_field(welded: WeldedMesh, digest: str, settings: RunSettings, device: torch.device, reporter: Reporter,
+                 reuse: FittedField | None) -> FittedField:
+    """The run's field on ``device`` (stage ``fit``): a copy of ``reuse`` when it matches the mesh, else a new fit."""
+    if reuse is not None:
+        if reuse.mesh_hash != digest:
+            raise BadInputError("the saved model was fitted to a different mesh; run without --reuse to fit again")
+        reporter.progress(1.0)
+        return replace(reuse, model=copy.deepcopy(reuse.model).to(device))
+    normalisation = Normalisation.fit(welded.vertices)
+    model, report = fit_sdf(
+        normalisation.to_unit(welded.vertices), welded.faces, settings.fit, settings.seed, device,
+        progress=reporter.progress,
+    )
+    return FittedField(model=model, normalisation=normalisation, mesh_hash=digest, report=report)
+
+
+def _given_segmentation(
+    fitted: FittedField, unit_vertices: np.ndarray, faces: np.ndarray, given: GivenParts,
+    split: tuple[int, int] | None, settings: RunSettings, device: torch.device,
+) -> tuple[GivenParts, Segmentation, tuple[int, int] | None]:
+    """The caller's parts (one split when asked) with their types; (asked, found) pieces of a split."""
+    split_pieces = None
+    if split is not None:
+        before = len(given.ids)
+        given = after_split(given, split_part(fitted.model, unit_vertices, faces, given.welded_labels,
+                                              given.dense_index(split[0]), split[1], settings, device))
+        split_pieces = (split[1], len(given.ids) - before + 1)
+    part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
+    return given, Segmentation(given.welded_labels, part_types, type_names), split_pieces
 
 
 def unmet_counts(settings: RunSettings, segmentation: Segmentation, clustered: bool,
@@ -230,32 +292,29 @@ def _cluster(
     unit_vertices: np.ndarray,
     faces: np.ndarray,
     settings: RunSettings,
-    device,
-    reporter: Reporter,
-    timings: dict[str, float],
-) -> tuple[Segmentation, float | None]:
-    """Probe and segment (stages ``probe`` and ``segment``), reusing the field's cached surface graph."""
-    reporter.stage("probe")
-    started = time.perf_counter()
+    device: torch.device,
+    clock: StageClock,
+) -> tuple[FittedField, Segmentation, float | None]:
+    """Probe and segment (stages ``probe`` and ``segment``), reusing the field's cached surface graph.
+
+    Returns the field with the surface graph it was segmented on (a new object when the graph is new).
+    """
     key = graph_key(settings.segment)
     cached = fitted.graph is not None and fitted.graph_key == key
-    if not cached:
-        layers = activations(fitted.model.to(device), unit_vertices, device)
-        features = feature_set(layers, settings.segment.feature_set)
-    timings["probe"] = time.perf_counter() - started
-
-    reporter.stage("segment")
-    started = time.perf_counter()
-    if not cached:
-        fitted.graph = build_surface_graph(unit_vertices, faces, features, settings.segment)
-        fitted.graph_key = key
-        del features  # (u, d): the graph holds what segmenting needs
-    reporter.progress(0.6)
-    segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
-    # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
-    accuracy = None if cached else held_out_accuracy(layers, segmentation.part_labels, settings.seed)
-    timings["segment"] = time.perf_counter() - started
-    return segmentation, accuracy
+    with clock.stage("probe"):
+        if not cached:
+            layers = activations(fitted.model, unit_vertices, device)
+            features = feature_set(layers, settings.segment.feature_set)
+    with clock.stage("segment"):
+        if not cached:
+            fitted = replace(fitted, graph=build_surface_graph(unit_vertices, faces, features, settings.segment),
+                             graph_key=key)
+            del features  # (u, d): the graph holds what segmenting needs
+        clock.reporter.progress(0.6)
+        segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
+        # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
+        accuracy = None if cached else held_out_accuracy(layers, segmentation.part_labels, settings.seed)
+    return fitted, segmentation, accuracy
 
 
 def split_part(
@@ -301,23 +360,20 @@ def _part_volumes(
     faces: np.ndarray,
     segmentation: Segmentation,
     settings: RunSettings,
-    device,
-    reporter: Reporter,
-    timings: dict[str, float],
+    device: torch.device,
+    clock: StageClock,
 ) -> PartVolumes:
     """Fit the per-part SDFs from the surface labels and mesh them (stage ``parts``)."""
-    reporter.stage("parts")
-    started = time.perf_counter()
     part_settings = settings.part_field
-    model, report = fit_part_field(
-        fitted.model, unit_vertices, faces, segmentation.part_labels, settings.fit, part_settings,
-        settings.seed, device, progress=lambda fraction: reporter.progress(0.75 * fraction),
-    )
-    timings["part_fit"] = time.perf_counter() - started
-    started = time.perf_counter()
-    meshes = part_meshes(lambda points: evaluate(model, points, device), part_settings.mesh_resolution,
-                         part_settings.min_piece_share)
-    timings["part_mesh"] = time.perf_counter() - started
+    reporter = clock.reporter
+    with clock.stage("parts", timing="part_fit"):
+        model, report = fit_part_field(
+            fitted.model, unit_vertices, faces, segmentation.part_labels, settings.fit, part_settings,
+            settings.seed, device, progress=lambda fraction: reporter.progress(0.75 * fraction),
+        )
+    with clock.timed("part_mesh"):
+        meshes = part_meshes(lambda points: evaluate(model, points, device), part_settings.mesh_resolution,
+                             part_settings.min_piece_share)
     reporter.progress(1.0)
     for part, ((_, part_faces), dropped) in enumerate(zip(meshes.parts, meshes.dropped_pieces, strict=True)):
         if len(part_faces) == 0:

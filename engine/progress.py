@@ -15,8 +15,8 @@ log = logging.getLogger("engine")
 class Reporter:
     """Receives stage changes, in-stage fractions and warnings; base class reports nothing."""
 
-    def __init__(self, stages: dict[str, float] | None = None):
-        self.weights = stages or STAGE_WEIGHTS
+    def __init__(self):
+        self.weights = STAGE_WEIGHTS
         self.current = ""
         self.done_before = 0.0
 

@@ -20,7 +20,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from ..errors import BadInputError
-from ..mesh.graph import unique_edges
+from ..mesh.graph import adjacency, unique_edges
 from ..mesh.sampling import face_areas
 
 
@@ -31,15 +31,10 @@ def smooth_surface_labels(labels: np.ndarray, faces: np.ndarray, rounds: int) ->
     """
     labels = np.asarray(labels, dtype=np.int64)
     n, k = len(labels), int(labels.max()) + 1
-    edges = unique_edges(faces)
-    adjacency = sparse.coo_matrix(
-        (np.ones(2 * len(edges)), (np.concatenate([edges[:, 0], edges[:, 1]]),
-                                   np.concatenate([edges[:, 1], edges[:, 0]]))),
-        shape=(n, n),
-    ).tocsr()
+    neighbours = adjacency(unique_edges(faces), n)
     rows = np.arange(n)
     for _ in range(rounds):
-        votes = np.asarray((adjacency @ sparse.csr_matrix((np.ones(n), (rows, labels)), shape=(n, k))).todense())
+        votes = np.asarray((neighbours @ sparse.csr_matrix((np.ones(n), (rows, labels)), shape=(n, k))).todense())
         votes[rows, labels] += 0.5  # own label breaks ties
         labels = votes.argmax(axis=1)
     return labels

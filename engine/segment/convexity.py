@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
+from ..mesh.sampling import sample_surface
 from .instances import boundary_pairs
 
 MAX_HULL_POINTS = 20000
@@ -32,14 +33,7 @@ def concavity(points: np.ndarray, rng: np.random.Generator, samples: int = 2000)
         hull = ConvexHull(hull_points)
     except (QhullError, ValueError):
         return 0.0  # flat or degenerate: nothing is bridged
-    corners = hull_points[hull.simplices]
-    areas = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
-    chosen = rng.choice(len(corners), size=samples, p=areas / areas.sum())
-    u, v = rng.random((2, samples))
-    flip = u + v > 1.0
-    u[flip], v[flip] = 1.0 - u[flip], 1.0 - v[flip]
-    a, b, c = corners[chosen, 0], corners[chosen, 1], corners[chosen, 2]
-    on_hull = a + u[:, None] * (b - a) + v[:, None] * (c - a)
+    on_hull = sample_surface(hull_points, hull.simplices, samples, rng)
     return float(cKDTree(points).query(on_hull)[0].max())
 
 
