@@ -4,6 +4,15 @@ The add-on reads the active mesh, runs the PartSDF engine in a subprocess
 (``python -m engine segment``, JSON-lines events) and writes the parts back
 as vertex groups, materials, a colour attribute and per-part objects.
 Metadata lives in ``blender_manifest.toml`` (Blender 4.2+ extension).
+
+Sub-packages, by concern:
+
+- ``engine_link``: no bpy; the engine's contract, the subprocess client, the result reader, the torch runtime.
+- ``scene``: reading the mesh and writing parts back; the views derived from the part-id attribute.
+- ``operators``: engine runs (``jobs`` and ``run``), part edits (``edit``), the parts list's buttons.
+- ``ui``: property groups, preferences, the sidebar panel and menu.
+
+This module is the registration entry.
 """
 
 from __future__ import annotations
@@ -13,9 +22,12 @@ import atexit
 import bpy
 from bpy.app.handlers import persistent
 
-from . import client, edit_operators, operators, panel, part_operators, preferences, properties
+from .engine_link import client
+from .operators import edit, jobs, part_list, run
+from .ui import panel, preferences, properties
 
-_modules = (properties, preferences, operators, part_operators, edit_operators, panel)
+# Registered in this order, unregistered in the reverse one; each module has a ``classes`` tuple.
+_modules = (properties, preferences, run, part_list, edit, panel)
 
 
 @persistent
@@ -25,7 +37,7 @@ def _stop_engine_on_load(*_args) -> None:
 
 
 def _shutdown() -> None:
-    operators.abort_active()
+    jobs.abort_active()
     client.stop_all()
 
 

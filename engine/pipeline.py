@@ -15,11 +15,12 @@ from .device import configure_threads, resolve_device
 from .errors import BadInputError
 from .field.fitting import FitReport, fit_sdf
 from .field.model import SDFDecoder
-from .field.probing import activations, feature_set
+from .field.probing import activations, evaluate, feature_set
 from .memory import check_memory
-from .mesh.meshio import Normalisation, WeldedMesh, weld
+from .mesh.normalisation import Normalisation
 from .mesh.orientation import orient_consistently
-from .parts.part_fields import PartFitReport, evaluate, fit_part_field
+from .mesh.welding import WeldedMesh, weld
+from .parts.part_fields import PartFitReport, fit_part_field
 from .parts.part_meshes import PartMeshes, part_meshes
 from .progress import Reporter
 from .segment.classifier import held_out_accuracy
@@ -151,7 +152,7 @@ def run(
         fitted = fitted_field(welded, mesh.digest, settings, device, reporter, reuse)
 
     unit_vertices = fitted.normalisation.to_unit(welded.vertices)
-    split_pieces = None
+    split_pieces, accuracy = None, None  # the classifier is scored only on a clustering
     if given is None:
         fitted, segmentation, accuracy = _cluster(fitted, unit_vertices, welded.faces, settings, device, clock)
     else:

@@ -119,7 +119,7 @@ def segment_object(bpy, obj) -> dict:
 
 def export_parts(bpy, obj, folder: Path, file_format: str) -> list[str]:
     """Separate ``obj``'s parts (capped copies; the object stays) and write one file per part."""
-    from blender_addon.edit_operators import separate_parts
+    from blender_addon.operators.edit import separate_parts
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []

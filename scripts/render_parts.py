@@ -28,26 +28,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (n, 3) in Blender's Z-up frame and triangles (m, 3) of the engine's plain OBJ files."""
-    vertices, faces = [], []
-    for line in path.read_text().splitlines():
-        if line.startswith("v "):
-            x, y, z = (float(value) for value in line.split()[1:4])
-            vertices.append([x, -z, y])  # OBJ is Y-up, Blender Z-up (as Blender's OBJ importer does)
-        elif line.startswith("f "):
-            faces.append([int(token.split("/")[0]) - 1 for token in line.split()[1:4]])
-    return np.asarray(vertices), np.asarray(faces, dtype=np.int64)
+def z_up(vertices: np.ndarray) -> np.ndarray:
+    """(n, 3) Y-up vertices as Blender's Z-up ones: (x, y, z) -> (x, -z, y), as Blender's OBJ importer turns them.
+
+    The engine writes part meshes in the frame of the mesh it was given. The add-on gives it Blender's
+    own Z-up coordinates and reads the parts back unchanged; this script renders the output of
+    ``python -m engine segment`` on a mesh file, whose convention (OBJ, glTF) is Y-up.
+    """
+    return vertices[:, [0, 2, 1]] * np.array([1.0, -1.0, 1.0])
 
 
 def main(argv: list[str]) -> int:
     import bpy
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    scripts = Path(__file__).resolve().parent
+    sys.path[:0] = [str(scripts), str(scripts.parent)]
     from batch_segment import render_preview
 
+    from blender_addon.engine_link.contract import SEGMENTATION
+    from blender_addon.engine_link.result import read_obj  # the add-on's reader of the engine's part meshes
+
     args = parse_args(argv)
-    document = json.loads((args.folder / "segmentation.json").read_text())
+    document = json.loads((args.folder / SEGMENTATION).read_text())
     parts = [p for p in document["parts"] if p.get("mesh")]
     if not parts:
         print(f"error: {args.folder} has no part meshes (was it segmented with --no-parts?)", file=sys.stderr)
@@ -55,6 +57,7 @@ def main(argv: list[str]) -> int:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     meshes = {p["id"]: read_obj(args.folder / p["mesh"]) for p in parts}
+    meshes = {part_id: (z_up(vertices), faces) for part_id, (vertices, faces) in meshes.items()}
     centre = np.concatenate([v for v, _ in meshes.values()]).mean(axis=0)
     for part in parts:
         vertices, faces = meshes[part["id"]]

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_addon import client
-from blender_addon.result import ResultError, load_result, read_obj
+from blender_addon.engine_link import client
+from blender_addon.engine_link.result import ResultError, load_result, read_obj
 
 VERTICES = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]], float)
 FACES = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3], [1, 2, 4]])
@@ -21,7 +21,7 @@ FACES = np.array([[0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3], [1, 2, 4]])
 def run(fake_python, mode: str, job_dir: Path, parts: int = 2) -> client.EngineProcess:
     config = client.EngineConfig(python=fake_python(mode), device="cpu", threads=1)
     options = client.RunOptions(quality="fast", parts=parts)
-    mesh = client.write_job(job_dir, VERTICES, FACES, options)
+    mesh = client.write_mesh(job_dir, VERTICES, FACES)
     command = client.segment_command(config, options, mesh, job_dir / "result")
     return client.EngineProcess(command, client.engine_env(config)).start()
 
@@ -50,10 +50,11 @@ def test_engine_env_points_at_the_engine_and_isolates_user_site():
 
 def test_job_files_are_plain_arrays_and_removed(tmp_path):
     job_dir = client.make_job_dir(str(tmp_path / "cache é"))
-    mesh = client.write_job(job_dir, VERTICES, FACES, client.RunOptions())
+    mesh = client.write_mesh(job_dir, VERTICES, FACES)
     with np.load(mesh, allow_pickle=False) as data:
         assert data["vertices"].dtype == np.float64 and data["faces"].dtype == np.int64
-    assert json.loads((job_dir / "job.json").read_text())["settings"]["quality"] == "balanced"
+    labels = client.write_face_labels(job_dir, np.arange(len(FACES)) % 2)
+    assert np.load(labels, allow_pickle=False).dtype == np.int64
     client.remove_job_dir(job_dir)
     assert not job_dir.exists()
 
@@ -65,9 +66,9 @@ def test_successful_run_streams_events_and_result(fake_python, tmp_path):
     assert outcome.ok and outcome.exit_code == 0
     assert [e["type"] for e in events][0] == "STATUS" and events[-1]["type"] == "DONE"
     assert any(e["type"] == "PROGRESS" for e in events)
-    result = load_result(outcome.output, len(VERTICES), len(FACES))
+    result = load_result(outcome.output, len(FACES))
     assert [p.name for p in result.parts] == ["Part 01", "Part 02"]
-    assert set(result.vertex_labels) <= {0, 1} and len(result.meshes) == 2
+    assert set(result.face_labels) <= {0, 1} and len(result.meshes) == 2
 
 
 @pytest.mark.parametrize(
@@ -119,12 +120,12 @@ def test_kill_without_error_message_is_reported():
 def test_result_checks_sizes_and_paths(fake_python, tmp_path):
     outcome = run(fake_python, "ok", tmp_path).wait(interval=0.02)
     with pytest.raises(ResultError, match="expected \\(6,\\)"):
-        load_result(outcome.output, 6, len(FACES))
+        load_result(outcome.output, 6)
     document = json.loads((outcome.output / "segmentation.json").read_text())
     document["parts"][0]["mesh"] = "../../escape.obj"
     (outcome.output / "segmentation.json").write_text(json.dumps(document))
     with pytest.raises(ResultError, match="outside the result folder"):
-        load_result(outcome.output, len(VERTICES), len(FACES))
+        load_result(outcome.output, len(FACES))
 
 
 def test_read_obj_fans_polygons(tmp_path):

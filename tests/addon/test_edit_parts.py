@@ -8,7 +8,7 @@ import pytest
 from conftest import make_lollipop, scene_fingerprint
 from test_operator import vertex_membership
 
-from blender_addon import part_views
+from blender_addon.scene import part_views
 
 
 def ids_of(obj) -> np.ndarray:

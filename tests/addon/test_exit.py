@@ -14,10 +14,11 @@ import subprocess
 import sys
 import tempfile
 
+import bpy
 import pytest
 from conftest import ADDON, REPO
 
-from blender_addon import properties
+from blender_addon import _modules
 
 SCRIPT = """
 import os, sys, tempfile
@@ -46,6 +47,9 @@ def test_process_exits_cleanly(addon, tmp_path, disable, explicit_exit):
 
 def test_property_groups_define_no_functions():
     """The cheap, version-independent guard for the same bug: no functions in PropertyGroup classes."""
-    for cls in properties.classes:
+    groups = [cls for module in _modules for cls in module.classes if issubclass(cls, bpy.types.PropertyGroup)]
+    names = {cls.__name__ for cls in groups}
+    assert names >= {"PARTSDF_PG_run_settings", "PARTSDF_PG_part", "PARTSDF_PG_object_result", "PARTSDF_PG_scene"}
+    for cls in groups:
         functions = [name for name, value in vars(cls).items() if inspect.isfunction(value)]
         assert functions == [], f"{cls.__name__} defines {functions}; use module functions instead"

@@ -32,8 +32,9 @@ name = "bl_ext.user_default.partsdf"
 module = sys.modules.get(name)
 report = {
     "check": list(addon_utils.check(name)),
-    "root": str(module.client.extension_root()) if module else None,
-    "wheel_dirs": list(module.preferences.wheel_site_packages()) if module else None,
+    "root": str(module.engine_link.client.extension_root()) if module else None,
+    "contract": module.engine_link.contract.load().__file__ if module else None,
+    "wheel_dirs": list(module.ui.preferences.wheel_site_packages()) if module else None,
     "scene_prop": hasattr(bpy.types.Scene, "partsdf"),
     "prefs": name in bpy.context.preferences.addons,
 }
@@ -42,7 +43,7 @@ if module and os.environ.get("PARTSDF_CHECK_ENGINE"):
         bpy.ops.partsdf.check_engine()
     except RuntimeError as error:
         report["check_error"] = str(error)
-    report["engine"] = module.preferences._last_check["text"]
+    report["engine"] = module.ui.preferences._last_check["text"]
 print("REPORT " + json.dumps(report))
 """
 
@@ -172,11 +173,12 @@ def test_build_install_and_enable_linux_extension(tmp_path):
     zips = build(tmp_path, "--no-wheels", "--platform", "linux-x64")
     assert [z.name for z in zips] == ["partsdf-0.1.0-linux_x64.zip"]
     names = zipfile.ZipFile(zips[0]).namelist()
-    assert "blender_manifest.toml" in names and "__init__.py" in names and "engine/protocol.py" in names
+    assert {"blender_manifest.toml", "__init__.py", "engine_link/contract.py", "engine/contract.py"} <= set(names)
     assert not any("__pycache__" in n or n.startswith("tests/") for n in names)
     report = install(zips[0], SANDBOX / "install é", check_engine=engine_available())
     assert report["check"] == [True, True] and report["scene_prop"] and report["prefs"]
     assert report["root"].endswith(os.path.join("extensions", "user_default", "partsdf"))
+    assert report["contract"] == os.path.join(report["root"], "engine", "contract.py"), "the bundled engine's contract"
     if engine_available():
         assert report["engine"].startswith("PartSDF engine"), report
 

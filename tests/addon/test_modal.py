@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import bpy
 from conftest import make_lollipop, scene_fingerprint
 
-from blender_addon import operators
+from blender_addon.operators import jobs, run
 
-Operator = operators.PARTSDF_OT_discover_parts
+Operator = run.PARTSDF_OT_discover_parts
 
 
 class ModalDriver:
@@ -51,14 +51,19 @@ class ModalDriver:
     def tick(self, event_type: str = "TIMER") -> set:
         return self.modal(self.context, SimpleNamespace(type=event_type, value="PRESS"))
 
-    def run(self, limit_s: float = 20.0, cancel_after: int | None = None) -> set:
-        deadline, ticks = time.monotonic() + limit_s, 0
+    def showed_progress(self) -> bool:
+        return any(isinstance(s, str) and s.startswith("PartSDF: fitting") for s in self.status)
+
+    def run(self, limit_s: float = 20.0, cancel: bool = False) -> set:
+        """Tick until the operator ends; with ``cancel``, press Esc once the status bar shows progress."""
+        deadline, escaped = time.monotonic() + limit_s, False
         while time.monotonic() < deadline:
-            ticks += 1
-            outcome = self.tick("ESC" if ticks == cancel_after else "TIMER")
+            escape = cancel and not escaped and self.showed_progress()
+            escaped |= escape
+            outcome = self.tick("ESC" if escape else "TIMER")
             if outcome not in ({"PASS_THROUGH"}, {"RUNNING_MODAL"}):
                 return outcome
-            time.sleep(operators.TIMER_S)
+            time.sleep(run.TIMER_S)
         raise AssertionError("the modal operator never finished")
 
 
@@ -69,7 +74,7 @@ def test_modal_run_shows_progress_and_writes_back(scene, prefs, fake_python):
     assert driver._start(driver.context)
     assert driver.tick("MOUSEMOVE") == {"PASS_THROUGH"}, "the viewport keeps getting its events"
     assert driver.run() == {"FINISHED"}
-    assert len(obj.partsdf.parts) == 3 and operators.active_job() is None
+    assert len(obj.partsdf.parts) == 3 and jobs.active_job() is None
     assert driver.status[-1] is None, "the status bar text is cleared"
     assert driver.reports[-1][0] == "INFO" and "3 parts" in driver.reports[-1][1]
 
@@ -80,10 +85,10 @@ def test_escape_cancels_and_changes_nothing(scene, prefs, fake_python):
     before = scene_fingerprint()
     driver = ModalDriver()
     assert driver._start(driver.context)
-    assert driver.run(cancel_after=5) == {"CANCELLED"}
-    assert any(isinstance(s, str) and s.startswith("PartSDF: fitting") for s in driver.status)
+    assert driver.run(cancel=True) == {"CANCELLED"}
+    assert driver.showed_progress()
     assert driver.reports[-1] == ("WARNING", "PartSDF: cancelled, the scene is unchanged")
-    assert scene_fingerprint() == before and operators.active_job() is None
+    assert scene_fingerprint() == before and jobs.active_job() is None
 
 
 def test_blender_cancelling_the_modal_stops_the_engine(scene, prefs, fake_python):
@@ -91,7 +96,7 @@ def test_blender_cancelling_the_modal_stops_the_engine(scene, prefs, fake_python
     make_lollipop()
     driver = ModalDriver()
     assert driver._start(driver.context)
-    job = operators.active_job()
+    job = jobs.active_job()
     driver.tick()
     driver.cancel(driver.context)
-    assert not job.process.running and not job.job_dir.exists() and operators.active_job() is None
+    assert not job.process.running and not job.job_dir.exists() and jobs.active_job() is None

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from conftest import make_lollipop, scene_fingerprint, select_only
 
-from blender_addon import client, operators, scene_io
+from blender_addon.engine_link import client
+from blender_addon.operators import jobs
+from blender_addon.scene import scene_io
 
 
 def discover(undo: bool = False):
@@ -171,7 +173,7 @@ def test_engine_failures_leave_the_scene_unchanged(scene, prefs, fake_python, mo
     with pytest.raises(RuntimeError, match=f"PartSDF failed: .*{message}"):
         discover()
     assert scene_fingerprint() == before and job_folders(prefs) == []
-    assert operators.active_job() is None
+    assert jobs.active_job() is None
 
 
 def test_missing_external_python_is_reported(scene, prefs, tmp_path):
@@ -187,29 +189,29 @@ def test_cancel_leaves_the_scene_unchanged(scene, prefs, fake_python):
     prefs.python_path = fake_python("hang")
     make_lollipop()
     before = scene_fingerprint()
-    timer = threading.Timer(1.0, operators.request_cancel)
+    timer = threading.Timer(1.0, jobs.request_cancel)
     timer.start()
     started = time.monotonic()
     assert discover() == {"CANCELLED"}
     assert time.monotonic() - started < 1.0 + client.CANCEL_GRACE_S
     assert scene_fingerprint() == before and job_folders(prefs) == []
-    assert operators.active_job() is None
+    assert jobs.active_job() is None
 
 
 def test_loading_a_file_stops_a_running_engine(scene, prefs, fake_python):
     """The load_pre handler stops the engine (the modal operator is cancelled by Blender the same way)."""
     prefs.python_path = fake_python("hang")
     make_lollipop()
-    job = operators.start_job(bpy.context)
-    operators._active = job
+    job = jobs.start_job(bpy.context)
+    jobs._active = job
     try:
         time.sleep(0.3)
         assert job.process.running
         bpy.ops.wm.read_homefile(use_empty=True)
         assert not job.process.running and job.process.outcome.cancelled
-        assert operators.active_job() is None and not job.job_dir.exists()
+        assert jobs.active_job() is None and not job.job_dir.exists()
     finally:
-        operators._active = None
+        jobs._active = None
         job.process.stop()
         client.remove_job_dir(job.job_dir)
 
@@ -217,11 +219,11 @@ def test_loading_a_file_stops_a_running_engine(scene, prefs, fake_python):
 def test_mesh_edited_during_the_run_is_not_overwritten(scene, prefs, fake_python):
     prefs.python_path = fake_python("ok")
     obj = make_lollipop()
-    job = operators.start_job(bpy.context)
+    job = jobs.start_job(bpy.context)
     job.process.wait(interval=0.02)
     obj.data.vertices.add(1)
     before = scene_fingerprint()
-    result, level, message = operators.finish_job(bpy.context, job)
+    result, level, message = jobs.finish_job(bpy.context, job)
     assert result == {"CANCELLED"} and level == "ERROR" and "edited while the engine ran" in message
     assert scene_fingerprint() == before and not job.job_dir.exists()
 

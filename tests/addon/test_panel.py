@@ -7,7 +7,8 @@ import threading
 import bpy
 from conftest import make_lollipop
 
-from blender_addon import operators, panel
+from blender_addon.operators import jobs
+from blender_addon.ui import panel
 
 LAYOUT_PROPERTIES = {p.identifier for p in bpy.types.UILayout.bl_rna.properties}
 LAYOUT_FUNCTIONS = {f.identifier for f in bpy.types.UILayout.bl_rna.functions}
@@ -45,8 +46,8 @@ def test_settings_panel_draws_button_then_progress(scene, prefs, fake_python):
     assert ("operator", ("partsdf.discover_parts",), {"icon": "MOD_EXPLODE"}) in calls
     prefs.python_path = fake_python("hang")
     make_lollipop()
-    job = operators.start_job(bpy.context)
-    operators._active = job
+    job = jobs.start_job(bpy.context)
+    jobs._active = job
     try:
         job.apply({"type": "PROGRESS", "stage": "fitting", "fraction": 0.5, "overall": 0.42})
         calls.clear()
@@ -55,7 +56,7 @@ def test_settings_panel_draws_button_then_progress(scene, prefs, fake_python):
         assert progress[2]["text"] == "fitting 42%" and progress[2]["factor"] == 0.42
         assert any(c[0] == "operator" and c[1] == ("partsdf.cancel",) for c in calls)
     finally:
-        operators._active = None
+        jobs._active = None
         job.process.stop()
 
 
@@ -101,7 +102,7 @@ def test_part_buttons_on_faces_without_part_objects(scene, prefs, fake_python):
 
 
 def test_request_cancel_is_thread_safe_without_a_run():
-    thread = threading.Thread(target=operators.request_cancel)
+    thread = threading.Thread(target=jobs.request_cancel)
     thread.start()
     thread.join()
-    assert operators.active_job() is None
+    assert jobs.active_job() is None

@@ -12,7 +12,9 @@ from conftest import engine_available, make_lollipop
 from test_batch import run_batch
 from test_operator import job_folders, vertex_membership
 
-from blender_addon import client, operators, part_views
+from blender_addon.engine_link import client
+from blender_addon.operators import jobs
+from blender_addon.scene import part_views
 
 pytestmark = pytest.mark.skipif(not engine_available(), reason="the engine CLI (engine/__main__.py) is not there yet")
 
@@ -49,20 +51,20 @@ def test_discover_parts_on_a_lollipop(two_parts, prefs):
 
 def test_cancel_stops_the_real_engine(two_parts, prefs):
     make_lollipop()
-    job = operators.start_job(bpy.context)
-    operators._active = job
+    job = jobs.start_job(bpy.context)
+    jobs._active = job
     try:
         deadline = time.monotonic() + 120
         while not any(e["type"] == "PROGRESS" for e in job.process.poll()):
             assert job.process.running and time.monotonic() < deadline
             time.sleep(0.05)
         started = time.monotonic()
-        operators.request_cancel()
+        jobs.request_cancel()
         outcome = job.process.wait(interval=0.05)
         assert outcome.cancelled and time.monotonic() - started < client.CANCEL_GRACE_S + 1
         assert not (job.job_dir / "result").exists()
     finally:
-        operators._active = None
+        jobs._active = None
         job.process.stop()
         client.remove_job_dir(job.job_dir)
 
@@ -89,11 +91,11 @@ def test_recluster_with_the_real_engine_trains_nothing(two_parts, prefs):
     assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
     obj.partsdf.parts[0].locked = True
     two_parts.parts = 3
-    job = operators.start_job(bpy.context, "recluster")
+    job = jobs.start_job(bpy.context, jobs.RECLUSTER)
     job.process.wait(on_event=job.apply)
     fit_steps = [fraction for stage, fraction in job.stages if stage == "fit"]
     assert fit_steps and all(f in (0.0, 1.0) for f in fit_steps), "a re-cluster must not train"
-    result, level, message = operators.finish_job(bpy.context, job)
+    result, level, message = jobs.finish_job(bpy.context, job)
     assert result == {"FINISHED"}, message
     assert obj.partsdf.parts[0].locked and len(obj.partsdf.parts) >= 2
     assert (vertex_membership(obj).sum(axis=1) == 1).all()
@@ -111,10 +113,10 @@ def test_moved_object_one_face_part_and_rebuild_with_the_real_engine(two_parts, 
     ids[top] = ids.max() + 1  # New Part from Selection on the top face
     part_views.add_part(obj, int(ids[top]), "Tip", (1.0, 0.0, 0.0))
     part_views.set_part_ids(obj, ids)
-    job = operators.start_job(bpy.context, "rebuild")
+    job = jobs.start_job(bpy.context, jobs.REBUILD)
     job.process.wait(on_event=job.apply)
     assert all(f in (0.0, 1.0) for stage, f in job.stages if stage == "fit"), "the move kept the cached model"
-    result, level, message = operators.finish_job(bpy.context, job)
+    result, level, message = jobs.finish_job(bpy.context, job)
     assert result == {"FINISHED"} and "no mesh for Tip" in message, message
     assert any("holds no vertex" in w for w in job.process.outcome.warnings)
     items = {item.label: item for item in obj.partsdf.parts}

@@ -6,13 +6,15 @@ import addon_utils
 import bpy
 from conftest import ADDON
 
-from blender_addon import operators, panel, part_operators, preferences, properties
+from blender_addon.operators import edit, part_list, run
+from blender_addon.ui import panel, preferences, properties
 
 ALL_CLASSES = (
     *properties.classes,
     *preferences.classes,
-    *operators.classes,
-    *part_operators.classes,
+    *run.classes,
+    *part_list.classes,
+    *edit.classes,
     *panel.classes,
 )
 

@@ -11,7 +11,7 @@ from conftest import make_lollipop
 from test_edit_parts import assert_views_match_ids, ids_of
 from test_operator import discover
 
-from blender_addon import part_views
+from blender_addon.scene import part_views
 
 
 @pytest.mark.parametrize("transform", ["location", "rotation_euler", "scale"])

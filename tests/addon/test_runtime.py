@@ -8,7 +8,8 @@ import bpy
 import pytest
 from conftest import make_lollipop
 
-from blender_addon import preferences, runtime
+from blender_addon.engine_link import runtime
+from blender_addon.ui import preferences
 
 
 def test_install_command_downloads_the_cpu_build_or_takes_a_wheel_folder(tmp_path):

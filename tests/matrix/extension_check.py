@@ -60,7 +60,7 @@ def lollipop():
 
 
 def install_torch_if_missing(package, torch_wheels: str, report: dict) -> None:
-    runtime, preferences = package.runtime, package.preferences
+    runtime, preferences = package.engine_link.runtime, package.ui.preferences
     report["torch_bundled"] = runtime.has_torch(None)
     if runtime.has_torch(preferences.runtime_folder()):
         return

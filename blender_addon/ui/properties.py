@@ -13,7 +13,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from .client import RunOptions
+from ..engine_link.client import RunOptions
 
 QUALITY_ITEMS = (
     ("fast", "Fast", "Smaller network, fewer iterations: a preview in well under a minute"),
@@ -61,14 +61,14 @@ def run_options(settings: PARTSDF_PG_run_settings) -> RunOptions:
 
 def _rename_views(item, context) -> None:
     """A label edit in the UI renames the part's views (group, material, object); nothing is rebuilt."""
-    from . import part_views
+    from ..scene import part_views
 
     part_views.rename(item.id_data, item)
 
 
 def _recolor_views(item, context) -> None:
     """A colour edit in the UI (each tick of the picker) updates the material and colour attribute only."""
-    from . import part_views
+    from ..scene import part_views
 
     part_views.recolor(item.id_data, item)
 

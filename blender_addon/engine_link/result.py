@@ -1,7 +1,8 @@
 """Reading and checking an engine result folder (no bpy, nothing unpickled).
 
-The folder holds ``segmentation.json``, ``vertex_labels.npy`` (n,) int32,
-``face_labels.npy`` (m,) int32 and optionally ``parts/<id>_<type>.obj``.
+The add-on reads ``segmentation.json``, ``face_labels.npy`` (m,) int32 (the part
+of each triangle: the truth it writes back) and the part meshes the document lists,
+``parts/<id>_<type>.obj``; the names are the engine's (``contract``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .contract import FACE_LABELS, SEGMENTATION
 
 
 class ResultError(Exception):
@@ -25,8 +28,6 @@ class PartInfo:
     name: str
     type: int
     type_name: str
-    vertex_count: int
-    face_count: int
     color: tuple[float, float, float]
     mesh: Path | None
 
@@ -35,46 +36,36 @@ class PartInfo:
 class SegmentationResult:
     """A checked result.
 
-    vertex_labels: (n,) int part id per input vertex.
     face_labels: (m,) int part id per input triangle.
     parts: sorted by id. meshes: part id -> ((k, 3) float64 vertices, (f, 3) int64 faces).
     """
 
     engine_version: str
-    settings: dict
     parts: tuple[PartInfo, ...]
-    vertex_labels: np.ndarray
     face_labels: np.ndarray
     meshes: dict
-    timings: dict
 
 
-def load_result(folder: Path, vertex_count: int, triangle_count: int) -> SegmentationResult:
-    """Load a result folder and check it against the job's mesh size."""
+def load_result(folder: Path, triangle_count: int) -> SegmentationResult:
+    """Load a result folder and check it against the job's number of triangles."""
     folder = Path(folder)
     try:
-        data = json.loads((folder / "segmentation.json").read_text(encoding="utf-8"))
+        data = json.loads((folder / SEGMENTATION).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ResultError(f"cannot read segmentation.json: {error}") from error
+        raise ResultError(f"cannot read {SEGMENTATION}: {error}") from error
     files = data.get("files", {})
-    vertex_labels = _labels(folder, files.get("vertex_labels", "vertex_labels.npy"), vertex_count, "vertex")
-    face_labels = _labels(folder, files.get("face_labels", "face_labels.npy"), triangle_count, "face")
+    face_labels = _labels(folder, files.get("face_labels", FACE_LABELS), triangle_count)
     parts = tuple(sorted((_part(folder, p) for p in data.get("parts", [])), key=lambda p: p.id))
     if not parts:
         raise ResultError("the engine returned no parts")
-    ids = np.array([p.id for p in parts])
-    for name, labels in (("vertex", vertex_labels), ("face", face_labels)):
-        if not np.isin(labels, ids).all():
-            raise ResultError(f"{name} labels name parts that segmentation.json does not list")
+    if not np.isin(face_labels, [p.id for p in parts]).all():
+        raise ResultError(f"face labels name parts that {SEGMENTATION} does not list")
     meshes = {p.id: read_obj(p.mesh) for p in parts if p.mesh is not None}
     return SegmentationResult(
         engine_version=str(data.get("engine_version", "unknown")),
-        settings=dict(data.get("settings", {})),
         parts=parts,
-        vertex_labels=vertex_labels,
         face_labels=face_labels,
         meshes=meshes,
-        timings=dict(data.get("timings", {})),
     )
 
 
@@ -85,13 +76,13 @@ def _inside(folder: Path, relative: str) -> Path:
     return path
 
 
-def _labels(folder: Path, relative: str, count: int, what: str) -> np.ndarray:
+def _labels(folder: Path, relative: str, count: int) -> np.ndarray:
     try:
         labels = np.load(_inside(folder, relative), allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise ResultError(f"cannot read {what} labels: {error}") from error
+        raise ResultError(f"cannot read face labels: {error}") from error
     if labels.shape != (count,) or labels.dtype.kind not in "iu":
-        raise ResultError(f"{what} labels have shape {labels.shape} ({labels.dtype}); expected ({count},) integers")
+        raise ResultError(f"face labels have shape {labels.shape} ({labels.dtype}); expected ({count},) integers")
     return labels.astype(np.int64)
 
 
@@ -104,13 +95,11 @@ def _part(folder: Path, entry: dict) -> PartInfo:
             name=str(entry.get("name") or f"Part {int(entry['id']):02d}"),
             type=-1 if entry.get("type", 0) is None else int(entry.get("type", 0)),
             type_name=str(entry.get("type_name", "")),
-            vertex_count=int(entry.get("vertex_count", 0)),
-            face_count=int(entry.get("face_count", 0)),
             color=color if len(color) == 3 else (0.8, 0.8, 0.8),
             mesh=_inside(folder, mesh) if mesh else None,
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise ResultError(f"bad part entry in segmentation.json: {error}") from error
+        raise ResultError(f"bad part entry in {SEGMENTATION}: {error}") from error
 
 
 def read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:

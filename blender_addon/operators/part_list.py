@@ -6,7 +6,7 @@ import bmesh
 import bpy
 from bpy.props import IntProperty
 
-from . import part_views, scene_io
+from ..scene import part_views, scene_io
 
 
 def _part(context, index: int):

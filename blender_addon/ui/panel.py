@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import bpy
 
-from . import edit_operators, operators, preferences, runtime, scene_io
-from .part_operators import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
+from ..engine_link import runtime
+from ..operators import edit, jobs, run
+from ..operators.part_list import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
+from ..scene import scene_io
+from . import preferences
 
 
 class PARTSDF_UL_parts(bpy.types.UIList):
@@ -47,18 +50,18 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         _count_row(column, settings, "types", "auto_types")
         column.prop(settings, "seed")
         column.prop(settings, "build_meshes")
-        job = operators.active_job()
+        job = jobs.active_job()
         if job is None:
             if not preferences.engine_config(context).python and not runtime.has_torch(preferences.runtime_folder()):
                 preferences.draw_torch_status(layout)
             row = layout.row()
             row.scale_y = 1.5
             row.operator_context = "INVOKE_DEFAULT"
-            row.operator(operators.PARTSDF_OT_discover_parts.bl_idname, icon="MOD_EXPLODE")
+            row.operator(run.PARTSDF_OT_discover_parts.bl_idname, icon="MOD_EXPLODE")
             return
         layout.label(text=f"Running on '{job.object_name}'")
         layout.progress(factor=job.fraction, type="BAR", text=f"{job.stage} {job.fraction * 100:.0f}%")
-        layout.operator(operators.PARTSDF_OT_cancel.bl_idname, icon="CANCEL")
+        layout.operator(run.PARTSDF_OT_cancel.bl_idname, icon="CANCEL")
 
 
 def _count_row(layout, settings, name: str, auto_name: str) -> None:
@@ -89,22 +92,22 @@ class PARTSDF_PT_parts(bpy.types.Panel):
         layout.label(text=f"{holder.name}: {len(state.parts)} parts", icon="OBJECT_DATA")
         layout.template_list("PARTSDF_UL_parts", "", state, "parts", state, "active_index", rows=6)
         row = layout.row(align=True)
-        row.operator(edit_operators.PARTSDF_OT_merge_parts.bl_idname, icon="AUTOMERGE_ON")
-        row.operator(edit_operators.PARTSDF_OT_split_part.bl_idname, text="Split", icon="MOD_EXPLODE")
-        row.operator(edit_operators.PARTSDF_OT_isolate_part.bl_idname, text="Isolate", icon="HIDE_OFF")
+        row.operator(edit.PARTSDF_OT_merge_parts.bl_idname, icon="AUTOMERGE_ON")
+        row.operator(edit.PARTSDF_OT_split_part.bl_idname, text="Split", icon="MOD_EXPLODE")
+        row.operator(edit.PARTSDF_OT_isolate_part.bl_idname, text="Isolate", icon="HIDE_OFF")
         row = layout.row(align=True)
         row.operator_context = "INVOKE_DEFAULT"
-        row.operator(operators.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
-        row.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
+        row.operator(run.PARTSDF_OT_recluster.bl_idname, icon="FILE_REFRESH")
+        row.operator(run.PARTSDF_OT_rebuild_meshes.bl_idname, icon="MESH_ICOSPHERE")
         row = layout.row(align=True)
-        split = row.operator(operators.PARTSDF_OT_split_by_activations.bl_idname, icon="MOD_EXPLODE")
+        split = row.operator(run.PARTSDF_OT_split_by_activations.bl_idname, icon="MOD_EXPLODE")
         split.pieces = context.scene.partsdf.settings.split_pieces
         row.prop(context.scene.partsdf.settings, "split_pieces", text="")
-        layout.operator(edit_operators.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
+        layout.operator(edit.PARTSDF_OT_separate_parts.bl_idname, icon="MOD_EDGESPLIT")
         if context.active_object is not None and context.active_object.mode == "EDIT":
             row = layout.row(align=True)
-            row.operator(edit_operators.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")
-            row.operator(edit_operators.PARTSDF_OT_new_part.bl_idname, icon="ADD")
+            row.operator(edit.PARTSDF_OT_assign_faces.bl_idname, icon="CHECKMARK")
+            row.operator(edit.PARTSDF_OT_new_part.bl_idname, icon="ADD")
         version = holder.get(scene_io.PROP_ENGINE)
         if version:
             layout.label(text=f"Engine {version}", icon="INFO")
@@ -119,12 +122,12 @@ class PARTSDF_MT_parts(bpy.types.Menu):
     def draw(self, context):
         layout = self.layout
         layout.operator_context = "INVOKE_DEFAULT"
-        layout.operator(operators.PARTSDF_OT_discover_parts.bl_idname)
-        layout.operator(operators.PARTSDF_OT_recluster.bl_idname)
-        layout.operator(operators.PARTSDF_OT_split_by_activations.bl_idname)
-        layout.operator(operators.PARTSDF_OT_rebuild_meshes.bl_idname)
+        layout.operator(run.PARTSDF_OT_discover_parts.bl_idname)
+        layout.operator(run.PARTSDF_OT_recluster.bl_idname)
+        layout.operator(run.PARTSDF_OT_split_by_activations.bl_idname)
+        layout.operator(run.PARTSDF_OT_rebuild_meshes.bl_idname)
         layout.separator()
-        for operator in edit_operators.classes:
+        for operator in edit.classes:
             layout.operator(operator.bl_idname)
 
 

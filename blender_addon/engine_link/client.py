@@ -1,8 +1,8 @@
 """Engine subprocess client: job folder, command line, environment, events.
 
 This module never imports bpy nor the engine: it starts ``<python> -m engine``
-in a subprocess and reads its JSON-lines events (see the engine's protocol:
-STATUS, PROGRESS, WARN, ERROR, DONE) on a background thread. The UI polls
+in a subprocess and reads its JSON-lines events (the engine's protocol, see
+``contract``: STATUS, PROGRESS, WARN, ERROR, DONE) on a background thread. The UI polls
 ``EngineProcess.poll()`` from a modal timer; background mode calls
 ``EngineProcess.wait()``. Both go through the same reader.
 """
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "DONE")
-EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_CANCELLED = 2, 1, 130
+from .contract import EXIT_CANCELLED, FACE_LABELS, MODEL_FILES, MODEL_INFO, MODEL_WEIGHTS, decode, extension_root
+
+JOB_MESH, JOB_RESULT = "mesh.npz", "result"  # the add-on's own names in a job folder
 CANCEL_GRACE_S = 5.0
 READER_GRACE_S = 2.0
 STDERR_TAIL_LINES = 40
@@ -87,18 +88,14 @@ class Outcome:
     output: Path | None = None
     cancelled: bool = False
     warnings: list[str] = field(default_factory=list)
-    done: dict | None = None
 
 
 def decode_event(line: str) -> dict | None:
     """One protocol message from a stdout line, or None when it is not one."""
     try:
-        message = json.loads(line)
+        return decode(line)
     except ValueError:
         return None
-    if not isinstance(message, dict) or message.get("type") not in MESSAGE_TYPES:
-        return None
-    return message
 
 
 def decode_json_object(line: str) -> dict | None:
@@ -108,18 +105,6 @@ def decode_json_object(line: str) -> dict | None:
     except ValueError:
         return None
     return message if isinstance(message, dict) else None
-
-
-def extension_root() -> Path:
-    """The folder from which ``python -m engine`` imports the engine.
-
-    Installed extension: the add-on folder itself (engine/ is staged inside).
-    Development checkout: the repository root (engine/ is a sibling).
-    """
-    here = Path(__file__).resolve().parent
-    if (here / "engine").is_dir():
-        return here
-    return here.parent
 
 
 def engine_env(config: EngineConfig, root: Path | None = None) -> dict:
@@ -192,16 +177,12 @@ def make_job_dir(cache_dir: str = "") -> Path:
     return Path(tempfile.mkdtemp(prefix="partsdf-job-", dir=parent))
 
 
-def write_job(job_dir: Path, vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> Path:
-    """Write ``mesh.npz`` ((n, 3) float64 vertices, (m, 3) int64 faces) and ``job.json``; returns the mesh path."""
-    mesh_path = job_dir / "mesh.npz"
+def write_mesh(job_dir: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
+    """Write ``mesh.npz`` ((n, 3) float64 vertices, (m, 3) int64 faces) into the job folder; returns its path."""
+    mesh_path = job_dir / JOB_MESH
     with open(mesh_path, "wb") as stream:
         np.savez(stream, vertices=np.asarray(vertices, np.float64), faces=np.asarray(faces, np.int64))
-    (job_dir / "job.json").write_text(json.dumps({"settings": options.as_dict()}, indent=2), encoding="utf-8")
     return mesh_path
-
-
-MODEL_FILES = ("model.pt", "model.json", "surface_graph.npz")
 
 
 def model_key(vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> str:
@@ -225,7 +206,7 @@ def model_cache_dir(cache_dir: str = "") -> Path:
 def cached_model(cache_dir: str, key: str) -> Path | None:
     """The cached model folder for ``key``, or None."""
     folder = model_cache_dir(cache_dir) / key
-    return folder if all((folder / name).is_file() for name in MODEL_FILES[:2]) else None
+    return folder if all((folder / name).is_file() for name in (MODEL_WEIGHTS, MODEL_INFO)) else None
 
 
 def store_model(result: Path, cache_dir: str, key: str) -> None:
@@ -245,7 +226,7 @@ def store_model(result: Path, cache_dir: str, key: str) -> None:
 
 def write_face_labels(job_dir: Path, labels: np.ndarray) -> Path:
     """Write (m,) int part ids, one per triangle of ``mesh.npz``, as ``face_labels.npy``; returns its path."""
-    path = job_dir / "face_labels.npy"
+    path = job_dir / FACE_LABELS
     np.save(path, np.asarray(labels, np.int64))
     return path
 
@@ -413,17 +394,17 @@ def interpret(
     if exit_code == 0 and done is not None:
         output = Path(str(done.get("output", "")))
         if output.is_dir():
-            return Outcome(True, 0, "done", output=output, warnings=warnings, done=done)
+            return Outcome(True, 0, "done", output=output, warnings=warnings)
         message = f"the engine reported a result folder that does not exist: {output}"
         return Outcome(False, 0, message, warnings=warnings)
     if cancel_requested or exit_code == EXIT_CANCELLED or (error and error.get("exit_code") == EXIT_CANCELLED):
         return Outcome(False, exit_code, "cancelled", cancelled=True, warnings=warnings)
     if error is not None:
         return Outcome(False, exit_code, str(error.get("message", "engine error")), warnings=warnings)
-    return Outcome(False, exit_code, _failure_message(exit_code, done, garbage, stderr_tail), warnings=warnings)
+    return Outcome(False, exit_code, _failure_message(exit_code, garbage, stderr_tail), warnings=warnings)
 
 
-def _failure_message(exit_code: int, done: dict | None, garbage: list[str], stderr_tail: list[str]) -> str:
+def _failure_message(exit_code: int, garbage: list[str], stderr_tail: list[str]) -> str:
     """A clear line for a run that ended without an ERROR message of its own."""
     if exit_code is not None and exit_code < 0:
         what = f"the engine was killed by signal {-exit_code}"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from . import part_views, scene_io
+from ..engine_link.contract import part_color
+from ..scene import part_views, scene_io
 
 
 def _holder(context):
     """The active object's result holder when it has parts, else None."""
-    holder = scene_io.result_holder(context.active_object)
-    if holder is None or holder.type != "MESH" or len(holder.partsdf.parts) == 0:
-        return None
-    return holder
+    return scene_io.parts_holder(context.active_object)
 
 
 def _poll_parts(cls, context) -> bool:
@@ -156,7 +154,7 @@ class PARTSDF_OT_split_part(bpy.types.Operator):
             for piece in range(1, count):
                 new_id = next_id + piece - 1
                 ids[faces[pieces == piece]] = new_id
-                part_views.add_part(obj, new_id, f"{source[0]}.{piece}", part_views.new_part_color(new_id), source[1])
+                part_views.add_part(obj, new_id, f"{source[0]}.{piece}", part_color(new_id), source[1])
             part_views.set_part_ids(obj, ids)
         self.report({"INFO"}, f"Split {source[0]} into {count} parts")
         return {"FINISHED"}
@@ -215,7 +213,7 @@ class PARTSDF_OT_new_part(bpy.types.Operator):
             _drop_stale_meshes(obj, sorted(set(ids[selected].tolist())))
             new_id = int(ids.max()) + 1
             ids[selected] = new_id
-            label = part_views.add_part(obj, new_id, f"Part {new_id + 1:02d}", part_views.new_part_color(new_id)).label
+            label = part_views.add_part(obj, new_id, f"Part {new_id + 1:02d}", part_color(new_id)).label
             part_views.set_part_ids(obj, ids)
             state.active_index = len(state.parts) - 1
         self.report({"INFO"}, f"New part {label} from {int(selected.sum())} faces")

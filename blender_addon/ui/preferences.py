@@ -10,7 +10,9 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, IntProperty, StringProperty
 
-from . import client, runtime
+from ..engine_link import client, runtime
+
+ADDON = __package__.rpartition(".")[0]  # the add-on's package: preferences and user folder are keyed by it
 
 DEVICE_ITEMS = (
     ("auto", "Auto", "CUDA or Apple MPS when available, else the CPU"),
@@ -26,7 +28,7 @@ TORCH_MISSING = ("PyTorch is not installed for this Blender (the Linux package f
 
 
 class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON
 
     device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="auto", description="Where the engine computes")
     threads: IntProperty(name="CPU Threads", default=0, min=0, max=256, description="CPU threads (0: automatic)")
@@ -84,7 +86,7 @@ def draw_torch_status(layout, prefs=None) -> None:
 def user_folder() -> Path:
     """The extension's own user folder (kept across updates of the extension); not created here (UI draws ask)."""
     try:
-        return Path(bpy.utils.extension_path_user(__package__))
+        return Path(bpy.utils.extension_path_user(ADDON))
     except ValueError:  # loaded as a legacy add-on (a development checkout)
         return Path(bpy.utils.user_resource("CONFIG", path="partsdf"))
 
@@ -110,7 +112,7 @@ def wheel_site_packages() -> tuple[str, ...]:
 def engine_config(context=None) -> client.EngineConfig:
     """The engine configuration from the preferences (defaults when the add-on is registered by hand)."""
     context = context or bpy.context
-    addon = context.preferences.addons.get(__package__)
+    addon = context.preferences.addons.get(ADDON)
     prefs = getattr(addon, "preferences", None)
     site_dirs = wheel_site_packages()
     installed = runtime_folder()
@@ -274,7 +276,7 @@ class PARTSDF_OT_install_torch(bpy.types.Operator):
 
 
 def _prefs(context):
-    return context.preferences.addons[__package__].preferences
+    return context.preferences.addons[ADDON].preferences
 
 
 classes = (PARTSDF_OT_check_engine, PARTSDF_OT_install_torch, PARTSDF_AP_preferences)

@@ -9,8 +9,6 @@ them, so every edit is "change the ids or the metadata, then sync".
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 
 PART_ATTRIBUTE = "partsdf_part"
@@ -70,12 +68,6 @@ def vertex_part_ids(mesh, face_ids: np.ndarray) -> np.ndarray:
     result = np.full(len(mesh.vertices), -1, np.int64)
     result[pairs[first, 0]] = pairs[first, 1]
     return result
-
-
-def new_part_color(index: int) -> tuple[float, float, float]:
-    """A distinct colour for the index-th part (golden-angle hues, as the engine's palette)."""
-    hue = (index * 0.618033988749895) % 1.0
-    return colorsys.hls_to_rgb(hue, 0.5 if index % 2 == 0 else 0.62, 0.72)
 
 
 def srgb_to_linear(color) -> tuple[float, float, float]:

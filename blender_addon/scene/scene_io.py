@@ -7,14 +7,14 @@ operator calls it once, so the whole result is one undo step.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import bpy
 import numpy as np
 
+from ..engine_link.contract import part_color
+from ..engine_link.result import SegmentationResult
 from . import part_views
-from .result import SegmentationResult
 
 PROP_SETTINGS = "partsdf_settings"
 PROP_ENGINE = "partsdf_engine_version"
@@ -114,9 +114,8 @@ def clear_results(obj) -> None:
         part_views.remove_views(obj, item)
     state.parts.clear()
     state.collection = None
-    for name in (part_views.COLOR_ATTRIBUTE,):
-        if name in mesh.color_attributes:
-            mesh.color_attributes.remove(mesh.color_attributes[name])
+    if part_views.COLOR_ATTRIBUTE in mesh.color_attributes:
+        mesh.color_attributes.remove(mesh.color_attributes[part_views.COLOR_ATTRIBUTE])
     if part_views.PART_ATTRIBUTE in mesh.attributes:
         mesh.attributes.remove(mesh.attributes[part_views.PART_ATTRIBUTE])
     if collection is not None and len(collection.all_objects) == 0 and not collection.children:
@@ -151,10 +150,12 @@ def result_holder(obj):
     return source if source is not None else obj
 
 
-def settings_json(obj) -> str:
-    """The recorded run settings of an object as JSON ('' when it has none)."""
-    value = obj.get(PROP_SETTINGS)
-    return json.dumps(value.to_dict()) if value is not None else ""
+def parts_holder(obj):
+    """``result_holder(obj)`` when it is a mesh with discovered parts, else None."""
+    holder = result_holder(obj)
+    if holder is None or holder.type != "MESH" or len(holder.partsdf.parts) == 0:
+        return None
+    return holder
 
 
 def apply_recluster(obj, mesh_input: MeshInput, result: SegmentationResult) -> tuple[int, int]:
@@ -178,7 +179,7 @@ def apply_recluster(obj, mesh_input: MeshInput, result: SegmentationResult) -> t
     for part in result.parts:
         if part.id + offset in present:
             taken = tuple(round(c, 4) for c in part.color) in kept_colors
-            color = part_views.new_part_color(part.id + offset) if taken else part.color
+            color = part_color(part.id + offset) if taken else part.color
             part_views.add_part(obj, part.id + offset, part.name, color, part.type_name)
     part_views.set_part_ids(obj, ids)
     return len(present), len(locked)
@@ -225,7 +226,7 @@ def apply_split(obj, mesh_input: MeshInput, result: SegmentationResult, split_id
     present = set(np.unique(ids).tolist())
     new_parts = [part for part in result.parts if part.id not in known and part.id in present]
     for number, part in enumerate(new_parts, start=1):
-        part_views.add_part(obj, part.id, f"{source.label}.{number}", part_views.new_part_color(part.id),
+        part_views.add_part(obj, part.id, f"{source.label}.{number}", part_color(part.id),
                             part.type_name)
     label = source.label
     part_views.set_part_ids(obj, ids)
