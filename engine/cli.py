@@ -110,7 +110,7 @@ def _segment(args: argparse.Namespace) -> int:
         return code
 
     try:
-        from .mesh.meshio import load_labels, load_mesh
+        from .mesh.loading import load_labels, load_mesh
         from .output_folder import check_output_target
         from .progress import BarReporter, EventReporter
         from .settings import run_settings

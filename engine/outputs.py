@@ -33,7 +33,8 @@ from .contract import (
 )
 from .errors import BadInputError
 from .field.model import SDFDecoder
-from .mesh.meshio import Normalisation, write_obj
+from .mesh.loading import write_obj
+from .mesh.normalisation import Normalisation
 from .output_folder import check_output_target, replace_folder, staging_prefix, user_permissions
 from .parts.part_meshes import is_watertight, mesh_volume
 from .pipeline import FittedField, RunResult

@@ -61,8 +61,8 @@ def _pysdf_function(vertices: np.ndarray, faces: np.ndarray) -> DistanceFunction
     loose vertices or zero-area faces (else it returns 1.8e19 there; docs/sdf_backends.md)."""
     import pysdf
 
-    from ..mesh.meshio import weld
     from ..mesh.sampling import face_areas
+    from ..mesh.welding import weld
 
     welded = weld(vertices, faces)
     kept = welded.faces[face_areas(welded.vertices, welded.faces) > 0]

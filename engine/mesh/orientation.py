@@ -88,7 +88,7 @@ def orient_consistently(vertices: np.ndarray, faces: np.ndarray) -> OrientationR
     """Consistent, outward winding for the faces (m, 3) int of a welded mesh with vertices (n, 3).
 
     Faces must index shared (welded) vertices: only edges with the same two
-    vertex indices join faces (``engine.meshio.weld``). Faces with a repeated
+    vertex indices join faces (``engine.mesh.welding.weld``). Faces with a repeated
     corner join nothing. See the module docstring for the rules.
     """
     vertices = np.asarray(vertices, dtype=np.float64)

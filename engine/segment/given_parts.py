@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadInputError
-from ..mesh.meshio import WeldedMesh
+from ..mesh.welding import WeldedMesh
 
 MAX_ID = 2**31 - 1  # labels are written back as int32
 

@@ -174,7 +174,7 @@ def test_unmet_part_count_warns_and_is_noted(lollipop, segmented_lollipop, tmp_p
 def test_an_obj_with_uv_seams_and_an_unused_vertex_gets_one_label_per_declared_vertex(lollipop, segmented_lollipop,
                                                                                        tmp_path):
     """As DCC tools export: a `vt` per corner (seams everywhere) and a stray `v` line no face uses."""
-    from engine.mesh.meshio import load_mesh
+    from engine.mesh.loading import load_mesh
 
     vertices, faces = load_mesh(lollipop[0])  # the positions the saved model was fitted to, to the last bit
     lines = [f"v {x!r} {y!r} {z!r}" for x, y, z in vertices.tolist()] + ["v 30 0 0"]

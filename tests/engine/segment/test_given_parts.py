@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import BadInputError
-from engine.mesh.meshio import weld
+from engine.mesh.welding import weld
 from engine.segment.given_parts import after_split, caller_face_labels, from_face_labels, from_vertex_labels
 
 # Two unit squares side by side (x 0..1 and 1..2), two triangles each, sharing the edge x = 1.

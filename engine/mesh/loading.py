@@ -1,58 +1,16 @@
-"""Mesh input: loading, validation, welding and normalisation.
-
-Vertices are never reordered: labels computed on the welded mesh are mapped
-back to the caller's vertices through ``WeldedMesh.input_to_welded``.
-"""
+"""Mesh and label files in: reading a mesh by its suffix, validating it, reading labels; a plain OBJ out."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import BadInputError
-from . import readers
+from .formats import READERS
 
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf", ".npz")
-
-
-@dataclass(frozen=True)
-class WeldedMesh:
-    """A triangle mesh welded by position, for connectivity and fitting.
-
-    vertices: (u, 3) float64 unique positions.
-    faces: (m, 3) int64 indices into ``vertices`` (degenerate faces removed).
-    input_to_welded: (n,) int64, the welded vertex of each input vertex.
-    """
-
-    vertices: np.ndarray
-    faces: np.ndarray
-    input_to_welded: np.ndarray
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """Maps input coordinates into the unit cube ``[-0.5, 0.5]^3`` and back."""
-
-    center: tuple[float, float, float]
-    scale: float
-
-    def to_unit(self, points: np.ndarray) -> np.ndarray:
-        """(n, 3) input coordinates -> (n, 3) unit-cube coordinates."""
-        return (points - np.asarray(self.center)) * self.scale
-
-    def from_unit(self, points: np.ndarray) -> np.ndarray:
-        """(n, 3) unit-cube coordinates -> (n, 3) input coordinates."""
-        return points / self.scale + np.asarray(self.center)
-
-    @classmethod
-    def fit(cls, vertices: np.ndarray) -> Normalisation:
-        """Center the bounding box and scale its longest side to 1."""
-        low, high = vertices.min(axis=0), vertices.max(axis=0)
-        extent = float((high - low).max())
-        center = tuple(float(c) for c in (low + high) / 2.0)
-        return cls(center=center, scale=1.0 / extent)
+MESH_SUFFIXES = (*READERS, ".npz")
 
 
 def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -62,11 +20,11 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     the file's own vertex count (``vertex_labels.npy`` has one label per file
     vertex): OBJ every ``v`` line, PLY/OFF every vertex row, STL three per
     facet, glTF/GLB the triangle primitives' vertices in scene order at world
-    position (``engine.readers`` says exactly what each format yields).
+    position (``engine.mesh.formats`` says exactly what each format yields).
     Polygons are fan-triangulated. ``.npz`` files hold arrays ``vertices`` and
     ``faces`` (read with allow_pickle=False).
 
-    Vertices that no face uses are kept and labelled: ``weld`` gives each the
+    Vertices that no face uses are kept and labelled: ``welding.weld`` gives each the
     nearest vertex on a face, so it takes that vertex's part (never a part of
     its own) and does not count for the normalisation.
     Raises BadInputError for missing, unknown or unreadable files, with the
@@ -92,7 +50,7 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             with data:
                 vertices, faces = data["vertices"], data["faces"]
         else:
-            vertices, faces = _READERS[suffix](path)
+            vertices, faces = READERS[suffix](path)
     except BadInputError:
         raise
     except Exception as error:  # any parser failure is a bad file for the user
@@ -100,17 +58,7 @@ def load_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return validate_mesh(vertices, faces)
 
 
-_READERS = {
-    ".obj": readers.read_obj,
-    ".ply": readers.read_ply,
-    ".off": readers.read_off,
-    ".stl": readers.read_stl,
-    ".glb": readers.read_gltf,
-    ".gltf": readers.read_gltf,
-}
-
-
-def validate_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
+def validate_mesh(vertices: ArrayLike, faces: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Check a mesh and return it as (n, 3) float64 and (m, 3) int64 arrays.
 
     Raises BadInputError for: wrong shapes, fewer than 4 vertices, no faces,
@@ -139,42 +87,6 @@ def validate_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
     if extent.max() <= 0.0 or extent.min() <= 1e-6 * extent.max():
         raise BadInputError("the mesh is flat or a single point (zero volume); a solid or shell with depth is needed")
     return vertices, faces
-
-
-def weld(vertices: np.ndarray, faces: np.ndarray, relative_tolerance: float = 1e-7) -> WeldedMesh:
-    """Merge vertices at the same position (within tolerance x bounding-box diagonal).
-
-    Triangle soups (STL, many OBJ exports) become connected. Faces that
-    collapse to an edge or a point after welding, or have no area, are dropped. Vertices on no
-    (kept) face are left out of the welded mesh and map to the nearest
-    welded vertex, so they take its label and do not stretch the normalisation.
-    """
-    diagonal = float(np.linalg.norm(vertices.max(axis=0) - vertices.min(axis=0)))
-    step = max(diagonal * relative_tolerance, np.finfo(np.float64).tiny)
-    keys = np.round((vertices - vertices.min(axis=0)) / step).astype(np.int64)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    welded_faces = inverse[faces]
-    corners = vertices[faces]
-    doubled_areas = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
-    keep = (
-        (welded_faces[:, 0] != welded_faces[:, 1])
-        & (welded_faces[:, 1] != welded_faces[:, 2])
-        & (welded_faces[:, 0] != welded_faces[:, 2])
-        & (doubled_areas > (diagonal * relative_tolerance) ** 2)
-    )
-    if not keep.any():
-        raise BadInputError("every face is degenerate (zero area) after welding")
-    unique_vertices, welded_faces = vertices[first], welded_faces[keep]
-    used = np.zeros(len(unique_vertices), bool)
-    used[welded_faces] = True
-    if used.all():
-        return WeldedMesh(vertices=unique_vertices, faces=welded_faces, input_to_welded=inverse)
-    from scipy.spatial import cKDTree
-
-    renumber = np.cumsum(used) - 1
-    renumber[~used] = cKDTree(unique_vertices[used]).query(unique_vertices[~used])[1]
-    return WeldedMesh(vertices=unique_vertices[used], faces=renumber[welded_faces], input_to_welded=renumber[inverse])
 
 
 def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None:
