@@ -18,7 +18,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Decoder architecture (see ``engine.model.SDFDecoder``)."""
+    """Decoder architecture (see ``engine.field.model.SDFDecoder``)."""
 
     width: int = 128
     hidden_layers: int = 6
@@ -36,7 +36,6 @@ class FitSettings:
     batch_size: int = 8192
     learning_rate: float = 2e-3
     clamp: float = 0.1
-    eikonal_weight: float = 0.0
     band_sigmas: tuple[float, ...] = (0.002, 0.01, 0.04)
     uniform_fraction: float = 0.15
     sample_bound: float = 0.6
@@ -75,7 +74,7 @@ class PartFieldSettings:
     ``surface_samples`` extra area-uniform labelled points before they decide
     ownership. Parts overlap by ``cut_overlap`` at their cuts; within
     ``junction_margin`` beyond its cut a part may run on under its neighbour
-    (see ``engine.part_fields.part_target_bounds``). Meshes come from a
+    (see ``engine.parts.part_fields.part_target_bounds``). Meshes come from a
     ``mesh_resolution``^3 grid over the unit cube; stray inside pieces below
     ``min_piece_share`` of a part's largest piece are dropped.
     """
@@ -105,7 +104,7 @@ class RunSettings:
 
 
 def preset(quality: str) -> FitSettings:
-    """Fit settings of a quality preset (chosen by measurement, docs/presets.md)."""
+    """Fit settings of a quality preset (measured: docs/design.md, "Training budget"; docs/benchmarks_fast.md)."""
     if quality == "fast":
         return FitSettings(model=ModelSettings(width=96, hidden_layers=5, skip_layer=3), iterations=350)
     if quality == "balanced":
@@ -169,4 +168,9 @@ def _build(cls, data: dict):
 
 
 def fit_settings_from_dict(data: dict) -> FitSettings:
+    """FitSettings from their JSON form (``to_dict``).
+
+    Keys that older versions saved and later ones dropped (``eikonal_weight``,
+    never enabled) are ignored, so the model.json files of older runs still load.
+    """
     return _build(FitSettings, {**data, "model": _build(ModelSettings, data.get("model", {}))})

@@ -1,9 +1,9 @@
-"""Fitting a neural SDF to one mesh (clamped L1, optional eikonal term)."""
+"""Fitting a neural SDF to one mesh (clamped L1 on fresh pools of sampled points)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,9 +12,8 @@ import torch
 from ..mesh.sampling import training_points
 from ..settings import FitSettings
 from .model import SDFDecoder
-from .sdf_truth import signed_distance_function
-
-ProgressCallback = Callable[[float], None]
+from .sdf_truth import DistanceFunction, signed_distance_function
+from .training import BatchLoss, ProgressCallback, Training
 
 
 @dataclass(frozen=True)
@@ -40,48 +39,24 @@ def fit_sdf(
     ``settings.pools`` times (fresh samples each time) and the iterations are
     split evenly between pools. ``progress`` receives the done fraction.
     """
-    import time
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     distance = signed_distance_function(vertices, faces, settings.sdf_backend)
     model = SDFDecoder(settings.model).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, cosine_with_warmup(settings.iterations))
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-
+    training = Training(model, settings.iterations, settings.batch_size, settings.learning_rate, seed, device,
+                        progress)
     sdf_seconds = train_seconds = 0.0
-    loss_value = math.nan
-    per_pool = math.ceil(settings.iterations / settings.pools)
-    done = 0
-    for _ in range(settings.pools):
+    for steps in pool_steps(settings.iterations, settings.pools):
         started = time.perf_counter()
-        points = training_points(
-            vertices, faces, settings.pool_size, settings.band_sigmas,
-            settings.uniform_fraction, settings.sample_bound, rng,
-        )
-        targets = np.clip(distance(points), -settings.clamp, settings.clamp)
-        points_t = torch.from_numpy(points).to(device)
-        targets_t = torch.from_numpy(targets.astype(np.float32)).to(device)
+        points, targets = sdf_pool(vertices, faces, distance, settings, rng, device)
         sdf_seconds += time.perf_counter() - started
-
         started = time.perf_counter()
-        for _ in range(min(per_pool, settings.iterations - done)):
-            index = torch.randint(len(points_t), (settings.batch_size,), generator=generator).to(device)
-            loss = _loss(model, points_t[index], targets_t[index], settings)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            done += 1
-            if progress is not None and done % 10 == 0:
-                progress(done / settings.iterations)
-        loss_value = float(loss.detach())
+        training.run(steps, len(points), clamped_l1(model, points, targets, settings.clamp))
         train_seconds += time.perf_counter() - started
     model.eval()
     report = FitReport(
-        final_loss=loss_value,
-        iterations=done,
+        final_loss=training.final_loss,
+        iterations=training.done,
         samples=settings.pool_size * settings.pools,
         sdf_seconds=sdf_seconds,
         train_seconds=train_seconds,
@@ -89,22 +64,37 @@ def fit_sdf(
     return model, report
 
 
-def _loss(model: SDFDecoder, points: torch.Tensor, targets: torch.Tensor, settings: FitSettings) -> torch.Tensor:
-    if settings.eikonal_weight > 0.0:
-        points = points.requires_grad_(True)
-    predicted = model(points)
-    loss = (predicted.clamp(-settings.clamp, settings.clamp) - targets).abs().mean()
-    if settings.eikonal_weight > 0.0:
-        (gradient,) = torch.autograd.grad(predicted.sum(), points, create_graph=True)
-        loss = loss + settings.eikonal_weight * ((gradient.norm(dim=1) - 1.0) ** 2).mean()
+def pool_steps(iterations: int, pools: int) -> list[int]:
+    """(pools,) steps per pool: ``ceil(iterations / pools)`` each, the last ones cut to ``iterations`` in all."""
+    per_pool = math.ceil(iterations / pools)
+    return [max(0, min(per_pool, iterations - pool * per_pool)) for pool in range(pools)]
+
+
+def sdf_pool(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    distance: DistanceFunction,
+    settings: FitSettings,
+    rng: np.random.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fresh pool on ``device``: (p, 3) float32 points and their (p,) float32 SDF clamped to ``±clamp``."""
+    points = training_points(
+        vertices, faces, settings.pool_size, settings.band_sigmas,
+        settings.uniform_fraction, settings.sample_bound, rng,
+    )
+    targets = np.clip(distance(points), -settings.clamp, settings.clamp)
+    return torch.from_numpy(points).to(device), torch.from_numpy(targets.astype(np.float32)).to(device)
+
+
+def clamped_l1(model: SDFDecoder, points: torch.Tensor, targets: torch.Tensor, clamp: float) -> BatchLoss:
+    """Loss of a batch of pool rows: mean |clamp(model(points)) - targets| (DeepSDF's clamped L1).
+
+    points: (p, 3) and targets: (p,), the pool the batch indices point into.
+    """
+
+    def loss(index: torch.Tensor) -> torch.Tensor:
+        predicted = model(points[index])
+        return (predicted.clamp(-clamp, clamp) - targets[index]).abs().mean()
+
     return loss
-
-
-def cosine_with_warmup(iterations: int, warmup: int = 20, floor: float = 0.02) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, iterations - warmup))
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor

@@ -34,7 +34,7 @@ class SDFDecoder(nn.Module):
 
     Hidden layer ``skip_layer`` receives the encoding again, concatenated to
     the previous layer's output (DeepSDF's skip connection). With ``outputs``
-    above 1 each output channel is one part's SDF (see ``engine.part_fields``).
+    above 1 each output channel is one part's SDF (see ``engine.parts.part_fields``).
     """
 
     def __init__(self, settings: ModelSettings, outputs: int = 1):

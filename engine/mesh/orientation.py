@@ -2,8 +2,8 @@
 
 Winding decides which way each face normal points. Inconsistent winding (a
 patch of faces flipped, a whole shell inside-out) breaks what reads normals:
-the vertex normals behind the concave-crease cue (``engine.graph``), and the
-winding-number sign of libigl's ground-truth SDF (``engine.sdf_truth``).
+the vertex normals behind the concave-crease cue (``engine.mesh.graph``), and the
+winding-number sign of libigl's ground-truth SDF (``engine.field.sdf_truth``).
 
 ``orient_consistently`` fixes it without moving a vertex or reordering faces:
 

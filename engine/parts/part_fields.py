@@ -2,7 +2,7 @@
 
 Training targets: part i's SDF is ``max(shape SDF, cell_i)``, where ``cell_i``
 is negative in the region the labelled surface assigns to part i
-(``engine.ownership``). Its zero set is part i's own surface plus the cut faces
+(``engine.parts.ownership``). Its zero set is part i's own surface plus the cut faces
 where it meets its neighbours, and ``min_i max(d, cell_i) = d`` because the
 owning cell is never positive: the union of the parts is the shape.
 
@@ -14,23 +14,20 @@ with min-union from noisy labels; here the labels decide ownership directly.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..errors import BadInputError
-from ..field.fitting import cosine_with_warmup
 from ..field.model import SDFDecoder
 from ..field.sdf_truth import signed_distance_function
+from ..field.training import BatchLoss, ProgressCallback, Training
 from ..mesh.sampling import training_points
 from ..settings import FitSettings, PartFieldSettings
 from .ownership import SurfaceOwnership, cell_distances, labelled_surface_points, smooth_surface_labels
 
-ProgressCallback = Callable[[float], None]
 INTERIOR_MARGIN = 0.02
 
 
@@ -72,9 +69,12 @@ def part_target_bounds(
 
 
 def widen_decoder(global_model: SDFDecoder, parts: int) -> SDFDecoder:
-    """A decoder with ``parts`` output channels, each a copy of ``global_model``'s output."""
+    """A new CPU decoder with ``parts`` output channels, each a copy of ``global_model``'s output.
+
+    ``global_model`` is only read: its weights are copied to the CPU, wherever it is.
+    """
     model = SDFDecoder(global_model.settings, outputs=parts)
-    state = {k: v.detach().clone() for k, v in global_model.state_dict().items()}
+    state = {k: v.detach().to("cpu", copy=True) for k, v in global_model.state_dict().items()}
     state["output.weight"] = state["output.weight"].repeat(parts, 1)
     state["output.bias"] = state["output.bias"].repeat(parts)
     model.load_state_dict(state)
@@ -96,7 +96,8 @@ def fit_part_field(
 
     vertices: (n, 3) float, faces: (m, 3) int, vertex_labels: (n,) int 0..parts-1
     (every label present). ``fit`` gives the clamp, the sampling bands and the
-    SDF backend of the global fit. Returns the (n, 3) -> (n, parts) decoder.
+    SDF backend of the global fit. Returns the (n, 3) -> (n, parts) decoder, a
+    new model on ``device``; ``global_model`` is left as it was.
     """
     vertex_labels = np.asarray(vertex_labels, dtype=np.int64)
     parts = int(vertex_labels.max()) + 1
@@ -105,6 +106,39 @@ def fit_part_field(
     started = time.perf_counter()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    pool, lower, upper = part_targets(vertices, faces, vertex_labels, parts, fit, settings, rng)
+    target_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    model = widen_decoder(global_model, parts).to(device)
+    model.train()
+    training = Training(model, settings.iterations, settings.batch_size, settings.learning_rate, seed, device,
+                        progress)
+    points_t = torch.from_numpy(pool).to(device)
+    lower_t, upper_t = torch.from_numpy(lower).to(device), torch.from_numpy(upper).to(device)
+    training.run(settings.iterations, len(points_t), bounds_loss(model, points_t, lower_t, upper_t))
+    model.eval()
+    report = PartFitReport(final_loss=training.final_loss, iterations=settings.iterations,
+                           target_seconds=target_seconds, train_seconds=time.perf_counter() - started)
+    return model, report
+
+
+def part_targets(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    vertex_labels: np.ndarray,
+    parts: int,
+    fit: FitSettings,
+    settings: PartFieldSettings,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training pool of the part fit: (p, 3) float32 points and their (p, parts) float32 bounds.
+
+    The labels are smoothed (unless that erases a part) and densified into
+    ``SurfaceOwnership``; the pool is ``training_points`` plus
+    ``interior_fraction`` of points uniform in the mesh's bounding box (grown
+    by ``INTERIOR_MARGIN``); the bounds are ``part_target_bounds`` there.
+    """
     smoothed = smooth_surface_labels(vertex_labels, faces, settings.smoothing_rounds)
     if len(np.unique(smoothed)) != parts:  # smoothing must not erase a small part
         smoothed = vertex_labels
@@ -121,44 +155,18 @@ def fit_part_field(
     lower, upper = part_target_bounds(
         pool, distance(pool), ownership, fit.clamp, settings.cut_overlap, settings.junction_margin,
     )
-    target_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    model = widen_decoder(global_model.cpu(), parts).to(device)
-    model.train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, cosine_with_warmup(settings.iterations))
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    points_t = torch.from_numpy(pool).to(device)
-    lower_t, upper_t = torch.from_numpy(lower).to(device), torch.from_numpy(upper).to(device)
-    loss_value = math.nan
-    for step in range(settings.iterations):
-        index = torch.randint(len(points_t), (settings.batch_size,), generator=generator).to(device)
-        predicted = model(points_t[index]).reshape(len(index), parts)
-        loss = (torch.relu(lower_t[index] - predicted) + torch.relu(predicted - upper_t[index])).mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        if progress is not None and (step + 1) % 10 == 0:
-            progress((step + 1) / settings.iterations)
-    if settings.iterations:
-        loss_value = float(loss.detach())
-    model.eval()
-    report = PartFitReport(final_loss=loss_value, iterations=settings.iterations, target_seconds=target_seconds,
-                           train_seconds=time.perf_counter() - started)
-    return model, report
+    return pool, lower, upper
 
 
-def evaluate(model: SDFDecoder, points: np.ndarray, device: torch.device, chunk: int = 65536) -> np.ndarray:
-    """(n, outputs) float32: the decoder's channels at (n, 3) unit-cube points (no gradients)."""
-    model = model.to(device)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(points), chunk):
-            block = torch.from_numpy(np.ascontiguousarray(points[start:start + chunk], dtype=np.float32))
-            value = model(block.to(device))
-            out.append(value.reshape(len(block), -1).cpu().numpy())
-    if not out:
-        return np.zeros((0, model.outputs), dtype=np.float32)
-    return np.concatenate(out)
+def bounds_loss(model: SDFDecoder, points: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> BatchLoss:
+    """Loss of a batch of pool rows: mean distance of the (b, parts) outputs outside their bounds.
+
+    points: (p, 3), lower and upper: (p, parts), the pool the batch indices point into.
+    """
+    parts = lower.shape[1]
+
+    def loss(index: torch.Tensor) -> torch.Tensor:
+        predicted = model(points[index]).reshape(len(index), parts)
+        return (torch.relu(lower[index] - predicted) + torch.relu(predicted - upper[index])).mean()
+
+    return loss

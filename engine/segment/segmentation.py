@@ -1,10 +1,10 @@
 """From per-vertex activations to parts (WHERE) and part types (WHAT).
 
 1. Spectral embedding of the mesh graph weighted by activation change and
-   concave creases (``engine.clustering``).
+   concave creases (``engine.segment.clustering``).
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
    connected components of each cluster on the mesh, small fragments merged
-   (``engine.instances``).
+   (``engine.segment.instances``).
 3. Region merging across weak cuts: adjacent regions merge, most connected
    first, while the mean edge weight along their boundary is above half the
    median edge weight: a boundary stays only where the cues say the surface

@@ -10,8 +10,9 @@ import trimesh
 from bench.metrics import hungarian_match, ownership_accuracy
 from bench.shapes import benchmark_shapes, sphere
 from engine.cli import main
+from engine.field.probing import evaluate
 from engine.mesh.marching import mesh_from_sdf
-from engine.parts.part_fields import evaluate, fit_part_field
+from engine.parts.part_fields import fit_part_field
 from engine.parts.part_meshes import is_watertight, mesh_volume, part_meshes
 from engine.pipeline import run
 from engine.progress import Reporter
