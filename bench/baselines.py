@@ -19,7 +19,10 @@ import logging
 import numpy as np
 
 from engine.errors import BadInputError, EngineError, MissingDependencyError
-from engine.mesh.meshio import validate_mesh, weld
+from engine.mesh.graph import unique_edges
+from engine.mesh.loading import validate_mesh
+from engine.mesh.welding import weld
+from engine.segment.instances import boundary_pairs, renumber
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ def baseline_labels(
         raise BadInputError(f"the number of parts k must be at least 1, got {k}")
     vertices, faces = validate_mesh(vertices, faces)
     if method == "components":
-        return _consecutive(mesh_components(len(vertices), mesh_edges(faces)))
+        return renumber(mesh_components(len(vertices), unique_edges(faces)))
     mesh = weld(vertices, faces)
     if method == "kmeans_xyz":
         welded = kmeans_labels(mesh.vertices, k, seed)
@@ -63,20 +66,7 @@ def baseline_labels(
         welded = nearest_hull_labels(mesh.vertices, hulls)
     else:
         welded = shape_diameter_labels(mesh.vertices, mesh.faces, k, seed)
-    return _consecutive(welded[mesh.input_to_welded])
-
-
-def _consecutive(labels: np.ndarray) -> np.ndarray:
-    """(n,) int -> (n,) int64 renumbered 0..p-1 in order of first appearance."""
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.argsort(np.argsort(first))
-    return rank[inverse.reshape(-1)].astype(np.int64)
-
-
-def mesh_edges(faces: np.ndarray) -> np.ndarray:
-    """(e, 2) int64 unique undirected edges (low, high) of (m, 3) triangles."""
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    return np.unique(np.sort(edges, axis=1), axis=0).astype(np.int64)
+    return renumber(welded[mesh.input_to_welded])
 
 
 def mesh_components(vertex_count: int, edges: np.ndarray) -> np.ndarray:
@@ -202,7 +192,7 @@ def shape_diameter(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     if result.vertex_number() != len(vertices):
         raise BadInputError("pymeshlab changed the vertex count; the mesh has unreferenced or duplicate vertices")
     values = np.asarray(result.vertex_scalar_array(), dtype=np.float64)
-    return _fill_missing(values, mesh_edges(faces))
+    return _fill_missing(values, unique_edges(faces))
 
 
 def _fill_missing(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -243,7 +233,7 @@ def shape_diameter_labels(vertices: np.ndarray, faces: np.ndarray, k: int | None
     fragments under ``FRAGMENT_SHARE`` of the vertices merged away, then, with
     ``k``, the smallest regions merged until ``k`` remain (see :func:`merge_regions`).
     """
-    edges = mesh_edges(faces)
+    edges = unique_edges(faces)
     classes = mixture_classes(np.log(shape_diameter(vertices, faces)), seed)
     same = classes[edges[:, 0]] == classes[edges[:, 1]]
     regions = mesh_components(len(vertices), edges[same])
@@ -260,6 +250,14 @@ def merge_regions(labels: np.ndarray, edges: np.ndarray, min_size: int, target: 
     smaller than ``min_size`` or, with ``target``, while more than ``target``
     regions remain. Regions with no neighbour (loose mesh pieces) stay as
     they are. Returns (n,) int64 labels numbered 0..p-1.
+
+    Not the engine's :func:`engine.segment.instances.merge_small_regions`:
+    that one moves every fragment whose best neighbour is not itself a
+    fragment at once, this one merges one region at a time, smallest first,
+    so two fragments can join into a region that is no longer small. The
+    labels differ on real meshes (the barbell and railing of the benchmark);
+    both keep their own order, and share the boundary counting
+    (:func:`engine.segment.instances.boundary_pairs`).
     """
     labels = np.unique(labels, return_inverse=True)[1].reshape(-1)
     sizes = np.bincount(labels).astype(np.int64)
@@ -290,13 +288,13 @@ def merge_regions(labels: np.ndarray, edges: np.ndarray, min_size: int, target: 
     roots = np.arange(len(sizes))
     while not np.array_equal(parent[roots], roots):
         roots = parent[roots]
-    return _consecutive(roots[labels])
+    return renumber(roots[labels])
 
 
 def _region_adjacency(labels: np.ndarray, edges: np.ndarray, regions: int) -> list[dict[int, int]]:
-    a, b = labels[edges[:, 0]], labels[edges[:, 1]]
-    cross = a != b
-    pairs, counts = np.unique(np.sort(np.stack([a[cross], b[cross]], axis=1), axis=1), axis=0, return_counts=True)
+    """For each of the regions 0..regions-1, ``{neighbour: mesh edges shared}``."""
+    pairs, edge_pair = boundary_pairs(labels, edges)
+    counts = np.bincount(edge_pair[edge_pair >= 0], minlength=len(pairs))
     adjacency: list[dict[int, int]] = [{} for _ in range(regions)]
     for (i, j), count in zip(pairs.tolist(), counts.tolist(), strict=True):
         adjacency[i][j] = count

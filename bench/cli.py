@@ -38,6 +38,7 @@ def memory_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the shape benchmark, ``memory`` or ``sdf-compare``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if argv[:1] == ["sdf-compare"]:

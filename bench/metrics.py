@@ -112,19 +112,6 @@ def ownership_accuracy(true_owner: np.ndarray, predicted_owner: np.ndarray, matc
     return float(np.mean(apply_match(predicted_owner, match) == true_owner))
 
 
-def volume_shares(owner: np.ndarray, parts: int) -> np.ndarray:
-    """(parts,) float: share of the (n,) points owned by each part label 0..parts-1.
-
-    Points with a label outside ``0..parts-1`` count in the total but in no
-    share, so the shares then sum to less than 1.
-    """
-    owner = np.asarray(owner).reshape(-1).astype(np.int64)
-    if owner.size == 0:
-        raise BadInputError("no points to measure volume shares on")
-    inside = owner[(owner >= 0) & (owner < parts)]
-    return np.bincount(inside, minlength=parts).astype(np.float64) / owner.size
-
-
 def chamfer_l1(points_a: np.ndarray, points_b: np.ndarray) -> float:
     """Symmetric Chamfer-L1: mean of the two mean nearest-neighbour distances.
 

@@ -22,8 +22,24 @@ def _mean(values) -> float:
 
 
 def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, peak_gb: float, command: str) -> str:
+    """docs/benchmarks.md: header, segmentation, stage times, per-part SDF tables and, if run, the baselines.
+
+    rows: shape name -> its row from ``bench_shape`` (with ``peak_rss_gb`` and, for
+    analytic shapes, ``parts`` from ``bench_part_volumes``); baselines: shape name ->
+    ``{(method, mode): cell}`` from ``bench_baselines``, empty when not run.
+    """
+    lines = _header(threads, peak_gb, command)
+    lines += _segmentation_table(rows)
+    lines += _timing_table(rows)
+    lines += render_part_tables({name: r["parts"] for name, r in rows.items() if "parts" in r})
+    if baselines:
+        lines += _baseline_table(rows, baselines)
+    return "\n".join(lines) + "\n"
+
+
+def _header(threads: int, peak_gb: float, command: str) -> list[str]:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
-    lines = [
+    return [
         "# Benchmarks",
         "",
         f"Measured {datetime.date.today().isoformat()} on {machine}, torch threads {threads}, CPU only.",
@@ -31,6 +47,12 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
         "per-shape column below is the process peak after our pipeline had run on that shape and the ones",
         "before it (baselines run after all of ours).",
         "",
+    ]
+
+
+def _segmentation_table(rows: dict) -> list[str]:
+    """ARI / mIoU / parts found per shape, auto and k=true, with the average over the nine published shapes."""
+    lines = [
         "## Segmentation (ARI / mIoU / parts found vs true)",
         "",
         "| shape | verts | true | auto ARI | auto mIoU | auto parts | k=true ARI | k=true mIoU | published ARI* "
@@ -54,11 +76,16 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
             f"{_mean(rows[n]['activations only']['ari'] for n in nine):.3f} | "
             f"{_mean(rows[n]['creases only']['ari'] for n in nine):.3f} |"
         )
-    lines += ["", "*Published: best layer chosen per shape by ground truth (BENCHMARK.md); ours chooses nothing "
-              "by ground truth.", "", "## Time per stage (seconds) and classifier", "",
-              "| shape | load | fit | probe | segment | part fit | part mesh | total | re-cluster (k, saved model) "
-              "| peak RSS GB | nearest-centroid surface acc. |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    return lines + ["", "*Published: best layer chosen per shape by ground truth (BENCHMARK.md); ours chooses "
+                    "nothing by ground truth."]
+
+
+def _timing_table(rows: dict) -> list[str]:
+    """Seconds per stage, re-cluster time, peak RSS and classifier accuracy per shape."""
+    lines = ["", "## Time per stage (seconds) and classifier", "",
+             "| shape | load | fit | probe | segment | part fit | part mesh | total | re-cluster (k, saved model) "
+             "| peak RSS GB | nearest-centroid surface acc. |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in rows.items():
         t = r["timings"]
         lines.append(
@@ -66,21 +93,26 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
             f"| {t.get('part_fit', float('nan')):.1f} | {t.get('part_mesh', float('nan')):.1f} | {r['total']:.1f} "
             f"| {r['recluster_seconds']:.2f} | {r['peak_rss_gb']:.2f} | {r['classifier']:.3f} |"
         )
-    lines += render_part_tables({name: r["parts"] for name, r in rows.items() if "parts" in r})
-    if baselines:
-        lines += ["", "## Baselines in the same run (ARI / parts found; seconds)", ""]
-        methods = [m for m in next(iter(baselines.values()))]
-        lines.append("| shape | ours auto | ours k | " + " | ".join(f"{m} {mode}" for m, mode in methods) + " |")
-        lines.append("| --- " * (3 + len(methods)) + "|")
-        for name, b in baselines.items():
-            cells = []
-            for key in methods:
-                cell = b[key]
-                cells.append(f"error: {cell['error'][:40]}" if "error" in cell
-                             else f"{cell['ari']:.3f} / {cell['parts']} ({cell['seconds']:.0f}s)")
-            lines.append(f"| {name} | {rows[name]['auto']['ari']:.3f} | {rows[name]['k']['ari']:.3f} | "
-                         + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _baseline_table(rows: dict, baselines: dict) -> list[str]:
+    """ARI / parts found (seconds) of every baseline and mode beside ours, per shape."""
+    methods = list(next(iter(baselines.values())))
+    lines = ["", "## Baselines in the same run (ARI / parts found; seconds)", "",
+             "| shape | ours auto | ours k | " + " | ".join(f"{m} {mode}" for m, mode in methods) + " |",
+             "| --- " * (3 + len(methods)) + "|"]
+    for name, b in baselines.items():
+        cells = [_baseline_cell(b[key]) for key in methods]
+        lines.append(f"| {name} | {rows[name]['auto']['ari']:.3f} | {rows[name]['k']['ari']:.3f} | "
+                     + " | ".join(cells) + " |")
+    return lines
+
+
+def _baseline_cell(cell: dict) -> str:
+    if "error" in cell:
+        return f"error: {cell['error'][:40]}"
+    return f"{cell['ari']:.3f} / {cell['parts']} ({cell['seconds']:.0f}s)"
 
 
 def _ownership_cell(row: dict) -> str:
@@ -90,9 +122,17 @@ def _ownership_cell(row: dict) -> str:
 
 
 def render_part_tables(parts: dict) -> list[str]:
-    """Markdown for the per-part SDF metrics (ownership, shares, Chamfer, junction normals)."""
+    """Markdown for the per-part SDF metrics (ownership, shares, Chamfer, junction normals).
+
+    parts: shape name -> its row from ``bench_part_volumes``; no lines when empty.
+    """
     if not parts:
         return []
+    return _ownership_table(parts) + _fidelity_table(parts)
+
+
+def _ownership_table(parts: dict) -> list[str]:
+    """Interior ownership accuracy / share error / shares within tolerance, per shape and method."""
     methods = list(next(iter(parts.values()))["rows"])
     coacd = any("coacd" in p for p in parts.values())
     columns = methods + (["CoACD pieces"] if coacd else [])
@@ -113,7 +153,12 @@ def render_part_tables(parts: dict) -> list[str]:
     if coacd:
         averages.append(f"{_mean(p['coacd'].get('accuracy') for p in parts.values()):.3f}")
     lines.append(f"| **average accuracy ({len(parts)} shapes)** | | " + " | ".join(averages) + " |")
-    lines += [
+    return lines
+
+
+def _fidelity_table(parts: dict) -> list[str]:
+    """Union and global Chamfer, junction normal errors and part stage times, per shape."""
+    lines = [
         "", "## Per-part SDFs: union fidelity, junction sharpness, stage times", "",
         "Chamfer-L1 (mean of both directions, 100k samples each) against the benchmark mesh; the global SDF's mesh is "
         "marching cubes of the single fitted network on the same grid as the parts. Junction normal error: mean angle "

@@ -2,7 +2,7 @@
 
 ``python -m bench sdf-compare`` builds
 the snowman of BENCHMARK.md, derives test meshes from it, queries every
-installed backend of :mod:`engine.sdf_truth` at points uniform in the
+installed backend of :mod:`engine.field.sdf_truth` at points uniform in the
 benchmark box and scores them against the analytic SDF of the closed snowman.
 
 Test meshes (all from the marching-cubes snowman):
@@ -324,7 +324,7 @@ def render_markdown(results: list[BackendResult], hole: Hole, points: int, comma
         f"{hole.radius:.3f}, zone radius {HOLE_ZONE_RADII * hole.radius:.3f}); points within {SURFACE_BAND} "
         "of the analytic surface are not scored.",
         "",
-        "Meshes, scores and the meaning of the hole zone are defined in `engine/sdf_compare.py`'s docstring: "
+        "Meshes, scores and the meaning of the hole zone are defined in `bench/sdf_compare.py`'s docstring: "
         "the reference sign is the analytic closed snowman's, so in the hole zone a backend scores right "
         "when it closes the hole.",
         "",
@@ -372,7 +372,6 @@ def _load_average() -> str:
     except OSError:
         return ""
     return f"Load average at start: {one:.1f} (1 min), {five:.1f} (5 min): other processes shared the CPU."
-
 
 
 if __name__ == "__main__":

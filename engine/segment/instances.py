@@ -24,7 +24,7 @@ def split_into_instances(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
     same = labels[edges[:, 0]] == labels[edges[:, 1]]
     graph = adjacency(edges[same], len(labels))
     _, regions = connected_components(graph, directed=False)
-    return _renumber(regions)
+    return renumber(regions)
 
 
 def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -> np.ndarray:
@@ -42,7 +42,7 @@ def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -
         contact = _region_contacts(regions, edges, len(sizes))
         small = (sizes > 0) & (sizes < min_size) & (contact.getnnz(axis=1) > 0)
         if not small.any():
-            return _renumber(regions)
+            return renumber(regions)
         best = np.asarray(contact.argmax(axis=1)).ravel()
         move = small & ~small[best]
         if not move.any():
@@ -78,7 +78,7 @@ def merge_across_weak_cuts(
         if mean_weight[best] <= threshold:
             break
         keep, drop = (int(x) for x in pairs[best])
-        regions = _renumber(np.where(regions == drop, keep, regions))
+        regions = renumber(np.where(regions == drop, keep, regions))
     return regions
 
 
@@ -92,6 +92,7 @@ def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, 
     edge_pair[cross] = inverse.reshape(-1)
     return pairs.reshape(-1, 2), edge_pair
 
+
 def _region_contacts(regions: np.ndarray, edges: np.ndarray, count: int) -> sp.csr_matrix:
     """(r, r) count of mesh edges between each pair of different regions."""
     a, b = regions[edges[:, 0]], regions[edges[:, 1]]
@@ -101,8 +102,8 @@ def _region_contacts(regions: np.ndarray, edges: np.ndarray, count: int) -> sp.c
     return contact
 
 
-def _renumber(labels: np.ndarray) -> np.ndarray:
-    """Relabel to 0..k-1 in order of first occurrence."""
+def renumber(labels: np.ndarray) -> np.ndarray:
+    """(n,) int labels -> (n,) int64 relabelled 0..k-1 in order of first occurrence."""
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
     return order[inverse.reshape(-1)].astype(np.int64)

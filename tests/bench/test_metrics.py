@@ -49,11 +49,6 @@ def test_ownership_accuracy_uses_match_and_counts_unmatched_as_wrong():
     assert metrics.ownership_accuracy(true_owner, predicted_owner, {5: 1, 6: 0}) == pytest.approx(0.0)
 
 
-def test_volume_shares():
-    shares = metrics.volume_shares(np.array([0, 0, 0, 2, -1]), 3)
-    np.testing.assert_allclose(shares, [0.6, 0.0, 0.2])
-
-
 def test_chamfer_l1():
     a = np.zeros((1, 3))
     b = np.array([[1.0, 0, 0], [0, 2.0, 0]])
