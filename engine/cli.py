@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine segment|bench|info|sdf-compare``.
+"""Command line: ``python -m engine segment|info`` (the benchmarks: ``python -m bench``).
 
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error,
 130 cancelled. With ``--events`` stdout carries only protocol lines.
