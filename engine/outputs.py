@@ -60,10 +60,8 @@ def part_names(part_types: np.ndarray, type_names: tuple[str, ...]) -> list[str]
     return names
 
 
-def segmentation_document(
-    result: RunResult, settings: RunSettings, vertices: np.ndarray, faces: np.ndarray, source: str
-) -> dict:
-    """The JSON description of a run (see README, 'Output folder'); part ids are ``result.part_ids``."""
+def part_entries(result: RunResult, vertices: np.ndarray) -> list[dict]:
+    """One JSON entry per part of ``result`` (vertexless given parts last); vertices: (n, 3) input order."""
     seg = result.segmentation
     all_ids = [int(i) for i in result.part_ids] + list(result.vertexless_parts)
     colors = dict(zip(all_ids, part_colors(np.array(all_ids)), strict=True))
@@ -92,6 +90,15 @@ def segmentation_document(
             "note": "too small for a part mesh: its faces win no vertex of their own",
             **({"mesh": None} if result.parts is not None else {}),
         })
+    return parts
+
+
+def segmentation_document(
+    result: RunResult, settings: RunSettings, vertices: np.ndarray, faces: np.ndarray, source: str
+) -> dict:
+    """The JSON description of a run (see README, 'Output folder'); part ids are ``result.part_ids``."""
+    seg = result.segmentation
+    parts = part_entries(result, vertices)
     report = result.field.report
     return {
         "format_version": FORMAT_VERSION,
