@@ -2,6 +2,7 @@
 
 - ``python -m bench [--shapes ...] [--quality ...] [--baselines]``: the shape benchmark, docs/benchmarks.md
 - ``python -m bench memory [K ...]``: peak memory by mesh size (a markdown table on stdout)
+- ``python -m bench threads [T ...]``: stage times by CPU thread count (a markdown table on stdout)
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
 
@@ -37,6 +38,16 @@ def memory_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def threads_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench threads", description="stage times of one engine run "
+                                     "per CPU thread count T (default 1, 2, 4, ... up to the cores)")
+    parser.add_argument("thread_counts", nargs="*", type=int, metavar="T")
+    parser.add_argument("--quality", choices=QUALITIES, default="balanced")
+    parser.add_argument("--shape", default="snowman", help="a benchmark shape (default snowman)")
+    parser.add_argument("--no-parts", action="store_true", help="without the part stage")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the shape benchmark, ``memory`` or ``sdf-compare``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -50,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
 
         args = memory_parser().parse_args(argv[1:])
         return run_memory_bench(args.subdivisions, args.quality, args.threads)
+    if argv[:1] == ["threads"]:
+        from .thread_scaling import default_thread_counts, render_thread_table, thread_scaling
+
+        args = threads_parser().parse_args(argv[1:])
+        rows = thread_scaling(args.thread_counts or default_thread_counts(), args.quality, args.shape,
+                              part_meshes=not args.no_parts)
+        print(render_thread_table(rows, args.quality, args.shape))
+        return 0 if all(row["exit_code"] == 0 for row in rows) else 1
     from .shape_bench import run_bench
 
     return run_bench(shape_parser().parse_args(argv))

@@ -19,6 +19,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess:
         (("--help",), "usage: python -m bench"),
         (("memory", "--help"), "usage: python -m bench memory"),
         (("sdf-compare", "--help"), "usage: python -m bench sdf-compare"),
+        (("threads", "--help"), "usage: python -m bench threads"),
     ],
 )
 def test_help_of_each_command(args, expected):
