@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+from .machine import machine_summary
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where ``python -m engine`` imports
 MEMORY_SUBDIVISIONS = (5, 6, 7)  # icospheres of 20,480, 81,920 and 327,680 faces
@@ -44,11 +45,12 @@ def memory_table(subdivisions: list[int], quality: str = "fast", threads: int = 
     return rows
 
 
-def measure_command(command: list[str]) -> tuple[float, float, int]:
-    """Run a command (output discarded); its peak RSS in MB, wall seconds and exit code (Unix)."""
+def measure_command(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """Run a command in the repository (output discarded, ``env``: its environment, default this one's);
+    its peak RSS in MB, wall seconds and exit code (Unix)."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=REPOSITORY)
+                             cwd=REPOSITORY, env=env)
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
@@ -58,7 +60,7 @@ def measure_command(command: list[str]) -> tuple[float, float, int]:
 
 def render_memory_table(rows: list[dict], quality: str, threads: int) -> str:
     """Markdown for ``memory_table`` rows."""
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    machine = machine_summary()
     lines = [
         "## Memory by mesh size",
         "",

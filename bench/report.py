@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import os
-import platform
 
 import numpy as np
 
+from .machine import machine_summary
 from .part_bench import JUNCTION_TOLERANCE, SHARE_TOLERANCE
 
 PUBLISHED_ARI = {
@@ -38,7 +37,7 @@ def render_markdown(rows: dict, baselines: dict, quality: str, threads: int, pea
 
 
 def _header(threads: int, peak_gb: float, command: str) -> list[str]:
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    machine = machine_summary()
     return [
         "# Benchmarks",
         "",

@@ -9,17 +9,15 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 from engine.contract import SEGMENTATION
 
-from .memory_table import REPOSITORY
+from .machine import machine_summary
+from .memory_table import measure_command
 from .shapes import benchmark_shapes, shape_mesh
 
 STAGES = ("load", "fit", "probe", "segment", "part_fit", "part_mesh")
@@ -44,11 +42,9 @@ def thread_scaling(thread_counts: list[int], quality: str = "balanced", shape: s
             out = os.path.join(folder, f"out{threads}")
             command = [sys.executable, "-m", "engine", "segment", mesh, "-o", out, "--quality", quality,
                        "--threads", str(threads)] + ([] if part_meshes else ["--no-parts"])
-            started = time.perf_counter()
-            done = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True,
-                                  env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-            row = {"threads": threads, "wall": time.perf_counter() - started, "exit_code": done.returncode}
-            if done.returncode == 0:
+            _, wall, code = measure_command(command, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            row = {"threads": threads, "wall": wall, "exit_code": code}
+            if code == 0:
                 document = json.loads(open(os.path.join(out, SEGMENTATION), encoding="utf-8").read())
                 row["threads_used"] = document["threads"]
                 row.update({stage: document["timings"].get(stage) for stage in STAGES})
@@ -58,7 +54,7 @@ def thread_scaling(thread_counts: list[int], quality: str = "balanced", shape: s
 
 def render_thread_table(rows: list[dict], quality: str, shape: str) -> str:
     """Markdown for ``thread_scaling`` rows, with the fit's speed-up over the first row."""
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
+    machine = machine_summary()
     lines = [
         "## Threads",
         "",

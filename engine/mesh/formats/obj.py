@@ -9,7 +9,6 @@ the mesh alone.
 from __future__ import annotations
 
 import re
-import warnings
 from operator import itemgetter
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from ...errors import BadInputError
 from .polygons import fan_triangulate
-from .text import decode_text, parse_indices, parse_xyz, tokens_per_line
+from .text import decode_text, numbers_or_none, parse_indices, parse_xyz, tokens_per_line
 
 _CONTINUATION = re.compile(r"\\[ \t]*\r?$")
 _EMPTY_VERTEX_INDEX = re.compile(r"(?:^|\s)/")
@@ -68,13 +67,10 @@ def _vectorised(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     width = int(v_counts[0])  # 3, or 4 with w, 6 or 7 with colours: xyz are the first three
     if width < 3 or (v_counts != width).any() or (f_counts < 3).any():
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        try:
-            coordinates = np.fromstring(v_text, dtype=np.float64, sep=" ")
-            indices = np.fromstring(f_text, dtype=np.int64, sep=" ")
-        except (DeprecationWarning, ValueError):  # a token that is not a number
-            return None
+    numbers = numbers_or_none(v_text, f_text)
+    if numbers is None:  # a token that is not a number
+        return None
+    coordinates, indices = numbers
     if len(coordinates) != width * len(v_at) or len(indices) != int(f_counts.sum()):
         return None
     if (indices < 0).any():

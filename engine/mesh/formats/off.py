@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import BadInputError
 from .polygons import fan_triangulate
-from .text import decode_text, parse_indices, parse_xyz, tokens_per_line
+from .text import decode_text, numbers_or_none, parse_indices, parse_xyz, tokens_per_line
 
 
 def read_off(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -44,13 +43,10 @@ def _vectorised(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     width = int(v_tokens[0])
     if width < 3 or (v_tokens != width).any():
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
-        try:
-            coordinates = np.fromstring(v_text, dtype=np.float64, sep=" ")
-            numbers = np.fromstring(f_text, dtype=np.int64, sep=" ")
-        except (DeprecationWarning, ValueError):  # not numbers, or float face colours
-            return None
+    parsed = numbers_or_none(v_text, f_text)
+    if parsed is None:  # not numbers, or float face colours
+        return None
+    coordinates, numbers = parsed
     if len(coordinates) != width * vertex_count or len(numbers) != int(f_tokens.sum()):
         return None
     line_starts = np.cumsum(f_tokens) - f_tokens

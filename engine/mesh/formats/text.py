@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,15 @@ def parse_indices(tokens: list[str], corner_lines: np.ndarray, name: str) -> np.
             except ValueError:
                 raise BadInputError(f"{name} line {line}: '{token}' is not a vertex index") from None
         raise
+
+
+def numbers_or_none(vertex_text: str, face_text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The whitespace-separated numbers of two blocks, (p,) float64 and (q,) int64, in one vectorised pass;
+    None when a token is not a number of its kind (the caller then reads line by line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            return (np.fromstring(vertex_text, dtype=np.float64, sep=" "),
+                    np.fromstring(face_text, dtype=np.int64, sep=" "))
+        except (DeprecationWarning, ValueError):
+            return None
