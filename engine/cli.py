@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -131,8 +132,15 @@ def _segment(args: argparse.Namespace) -> int:
         reporter = EventReporter(writer) if writer else BarReporter()
         try:
             split = None if args.split_part is None else (args.split_part, args.parts or 2)
+            on_labels = None
+            if writer and settings.part_field is not None:
+                def on_labels(partial):  # the parts on screen now; their meshes follow
+                    early = write_output(args.out, partial, replace(settings, part_field=None), vertices, faces,
+                                         str(args.mesh))
+                    writer.send("LABELS", output=str(args.out), parts=len(early["parts"]),
+                                types=len(early["types"]))
             result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split,
-                         face_labels=face_labels)
+                         face_labels=face_labels, on_labels=on_labels)
             reporter.stage("write")
             document = write_output(args.out, result, settings, vertices, faces, str(args.mesh))
             reporter.progress(1.0)

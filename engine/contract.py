@@ -11,11 +11,14 @@ closed set of types:
   (``fraction``: done share of this stage, ``overall``: of the whole run, 0..1)
 - ``{"type": "WARN", "message": str}``
 - ``{"type": "ERROR", "message": str, "exit_code": int}``  (2 bad input, 1 internal, 130 cancelled)
+- ``{"type": "LABELS", "output": str, "parts": int, "types": int}``: the parts exist and ``output``
+  already holds them, complete but without part meshes; those follow with DONE, which replaces the
+  folder. Sent only by runs that build part meshes; a cancel after it leaves that folder in place.
 - ``{"type": "DONE", "output": str, "parts": int, "types": int}``
 
 Nothing else is printed on stdout in that mode; logs go to stderr. SIGINT
 (or SIGTERM) cancels: the engine stops at the next step, leaves no output
-folder, sends ERROR with exit code 130 and exits with 130.
+folder (or the one LABELS announced), sends ERROR with exit code 130 and exits with 130.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import json
 import sys
 from typing import IO, Any
 
-MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "DONE")
+MESSAGE_TYPES = ("STATUS", "PROGRESS", "WARN", "ERROR", "LABELS", "DONE")
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 # The output folder of ``segment`` (written atomically, see engine/output_folder.py).

@@ -87,10 +87,26 @@ def user_permissions(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
+RENAME_TRIES, RENAME_PAUSE_S = 30, 0.1
+
+
 def replace_folder(staging: Path, out: Path) -> None:
+    """Put ``staging`` in the place of ``out`` (an earlier output moves aside first, then is deleted).
+
+    On Windows a folder cannot be renamed while a reader holds one of its files
+    open (the add-on reads the LABELS folder while part meshes are built), so
+    that rename is tried again for up to ``RENAME_TRIES * RENAME_PAUSE_S`` seconds.
+    """
     if out.exists():
         old = out.with_name(f"{staging_prefix(out, 'old')}{os.getpid()}")
-        out.rename(old)
+        for attempt in range(RENAME_TRIES):
+            try:
+                out.rename(old)
+                break
+            except PermissionError:
+                if attempt == RENAME_TRIES - 1:
+                    raise
+                time.sleep(RENAME_PAUSE_S)
         staging.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -130,6 +131,7 @@ def run(
     labels: np.ndarray | None = None,
     split: tuple[int, int] | None = None,
     face_labels: np.ndarray | None = None,
+    on_labels: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """Segment a validated mesh (n, 3) / (m, 3); fit a field unless ``reuse`` matches the mesh.
 
@@ -139,6 +141,8 @@ def run(
     ``split``: (a given part id, k): that part is split into k by segmenting its
     own faces and activations; new parts get the ids after the last given one.
     ``reuse`` is not changed: the result carries its own copy of the field.
+    ``on_labels``: called with the result without part volumes as soon as the
+    labels exist, before the part SDFs are fitted (only when they will be).
     """
     check_face_count(len(faces), settings.quality)
     device = resolve_device(settings.device)
@@ -168,14 +172,10 @@ def run(
     for note in notes:
         reporter.warn(note)
 
-    volumes = None
-    if settings.part_field is not None:
-        volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, clock)
-
     part_ids = np.arange(len(segmentation.part_types)) if given is None else given.ids
     vertex_labels = part_ids[segmentation.part_labels][welded.input_to_welded].astype(np.int32)
     split_id = None if split is None else split[0]
-    return RunResult(
+    result = RunResult(
         welded=welded,
         field=fitted,
         segmentation=segmentation,
@@ -187,9 +187,14 @@ def run(
         part_ids=part_ids,
         vertexless_parts=() if given is None else given.vertexless,
         notes=notes,
-        timings=clock.timings,
-        parts=volumes,
+        timings=dict(clock.timings),
     )
+    if settings.part_field is None:
+        return result
+    if on_labels is not None:
+        on_labels(result)
+    volumes = _part_volumes(fitted, unit_vertices, welded.faces, segmentation, settings, device, clock)
+    return replace(result, parts=volumes, timings=clock.timings)
 
 
 def check_face_count(faces: int, quality: str) -> None:

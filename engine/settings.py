@@ -20,8 +20,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 class ModelSettings:
     """Decoder architecture (see ``engine.field.model.SDFDecoder``)."""
 
-    width: int = 128
-    hidden_layers: int = 6
+    width: int = 96
+    hidden_layers: int = 5
     skip_layer: int = 3
     frequencies: int = 6
     activation: str = "relu"
@@ -32,15 +32,15 @@ class FitSettings:
     """How the neural SDF is fitted to the mesh (unit-cube units)."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
-    iterations: int = 600
-    batch_size: int = 8192
+    iterations: int = 400
+    batch_size: int = 4096
     learning_rate: float = 2e-3
     clamp: float = 0.1
     band_sigmas: tuple[float, ...] = (0.002, 0.01, 0.04)
     uniform_fraction: float = 0.15
     sample_bound: float = 0.6
     pool_size: int = 200_000
-    pools: int = 2
+    pools: int = 1
     sdf_backend: str = "auto"
 
 
@@ -80,7 +80,7 @@ class PartFieldSettings:
     """
 
     iterations: int = 800
-    batch_size: int = 8192
+    batch_size: int = 4096
     learning_rate: float = 2e-3
     pool_size: int = 200_000
     interior_fraction: float = 0.25
@@ -106,11 +106,12 @@ class RunSettings:
 def preset(quality: str) -> FitSettings:
     """Fit settings of a quality preset (measured: docs/design.md, "Training budget"; docs/benchmarks_fast.md)."""
     if quality == "fast":
-        return FitSettings(model=ModelSettings(width=96, hidden_layers=5, skip_layer=3), iterations=350)
+        return FitSettings(model=ModelSettings(width=64, hidden_layers=5, skip_layer=3), iterations=300)
     if quality == "balanced":
         return FitSettings()
     if quality == "high":
-        return FitSettings(model=ModelSettings(width=192, hidden_layers=8, skip_layer=4), iterations=1500, pools=4)
+        return FitSettings(model=ModelSettings(width=192, hidden_layers=8, skip_layer=4), iterations=1500,
+                           batch_size=8192, pools=4)
     raise BadInputError(f"unknown quality '{quality}'; use one of {', '.join(QUALITIES)}")
 
 
@@ -119,7 +120,7 @@ def part_field_preset(quality: str) -> PartFieldSettings:
     if quality == "fast":
         return PartFieldSettings(iterations=400, mesh_resolution=128)
     if quality == "high":
-        return PartFieldSettings(iterations=1600, pool_size=400_000, mesh_resolution=224)
+        return PartFieldSettings(iterations=1600, batch_size=8192, pool_size=400_000, mesh_resolution=224)
     return PartFieldSettings()
 
 

@@ -62,9 +62,13 @@ def _write_reclustered(context, job: Job, obj, result: SegmentationResult) -> st
     return f"re-clustered into {new} parts" + (f", {kept} locked kept" if kept else "")
 
 
-def _write_rebuilt(context, job: Job, obj, result: SegmentationResult) -> str:
+def _write_part_meshes(context, job: Job, obj, result: SegmentationResult) -> str:
     written, without = scene_io.replace_part_objects(context, obj, result)
-    return f"rebuilt {written} part meshes" + (f"; no mesh for {without}" if without else "")
+    return f"{written} part meshes" + (f"; no mesh for {without}" if without else "")
+
+
+def _write_rebuilt(context, job: Job, obj, result: SegmentationResult) -> str:
+    return "rebuilt " + _write_part_meshes(context, job, obj, result)
 
 
 def _write_split(context, job: Job, obj, result: SegmentationResult) -> str:
@@ -100,18 +104,18 @@ class Job:
     stage: str = "starting"
     fraction: float = 0.0
     cancel_requested: bool = False
-    stages: list = field(default_factory=list)
+    parts_written: str = ""
 
     def apply(self, event: dict) -> None:
         if event.get("type") == "PROGRESS":
             self.stage = str(event.get("stage", self.stage))
             self.fraction = min(max(float(event.get("overall", self.fraction)), 0.0), 1.0)
-            self.stages.append((self.stage, float(event.get("fraction", 0.0))))
         elif event.get("type") == "STATUS":
             self.stage = str(event.get("message", self.stage))[:60]
 
     def status_text(self) -> str:
-        return f"PartSDF: {self.stage} {self.fraction * 100:.0f}% (Esc to cancel)"
+        building = "parts written, building part meshes: " if self.parts_written else ""
+        return f"PartSDF: {building}{self.stage} {self.fraction * 100:.0f}% (Esc to cancel)"
 
 
 _active: Job | None = None
@@ -246,26 +250,62 @@ def _launch(
         raise
 
 
+def handle_event(context, job: Job, event: dict) -> None:
+    """Follow one engine event; a Discover run writes its parts back as soon as LABELS announces them.
+
+    That write is an undo step of its own (in the UI); the part meshes come with DONE (``finish_job``).
+    A result that cannot be written yet is left for ``finish_job`` to report.
+    """
+    job.apply(event)
+    if event.get("type") != "LABELS" or job.kind is not DISCOVER or job.parts_written or job.cancel_requested:
+        return
+    try:
+        message = _write_result(context, job, Path(str(event.get("output", ""))), job.kind.write)
+    except (ResultError, scene_io.SceneError):
+        return
+    job.parts_written = message
+    if not bpy.app.background:
+        bpy.ops.ed.undo_push(message="PartSDF: parts")
+
+
 def finish_job(context, job: Job) -> tuple[set, str, str]:
-    """Write back a finished job's result; returns (operator result, report level, message). Removes the job folder."""
+    """Write back a finished job's result; returns (operator result, report level, message). Removes the job folder.
+
+    After an early write of the parts (``handle_event``) only the part meshes are left to write; a cancel
+    or a failure then keeps the parts and says so.
+    """
     outcome = job.process.outcome
+    kept = f"{job.parts_written} kept; " if job.parts_written else ""
     try:
         if outcome.cancelled or job.cancel_requested:
+            if kept:
+                return {"FINISHED"}, "WARNING", f"PartSDF: {kept}part meshes cancelled"
             return {"CANCELLED"}, "WARNING", "PartSDF: cancelled, the scene is unchanged"
         if not outcome.ok:
-            return {"CANCELLED"}, "ERROR", f"PartSDF failed: {outcome.message}"
-        mesh_input = job.mesh_input
-        result = load_result(outcome.output, len(mesh_input.faces))
-        obj = _find_object(job)
-        if not scene_io.mesh_matches(obj, mesh_input):
-            raise scene_io.SceneError(f"'{obj.name}' was edited while the engine ran: run Discover Parts again")
-        with _object_mode(context, obj):
-            message = job.kind.write(context, job, obj, result)
+            return ({"FINISHED"} if kept else {"CANCELLED"}), "ERROR", f"PartSDF: {kept}failed: {outcome.message}"
+        if kept:
+            message = f"{job.parts_written}, {_write_result(context, job, outcome.output, _write_part_meshes)}"
+        else:
+            message = _write_result(context, job, outcome.output, job.kind.write)
         return {"FINISHED"}, "INFO", f"PartSDF: {message} in {time.monotonic() - job.started:.0f} s"
     except (ResultError, scene_io.SceneError) as error:
-        return {"CANCELLED"}, "ERROR", f"PartSDF failed: {error}"
+        return ({"FINISHED"} if kept else {"CANCELLED"}), "ERROR", f"PartSDF: {kept}failed: {error}"
     finally:
         client.remove_job_dir(job.job_dir)
+
+
+def _write_result(context, job: Job, folder: Path, write: Callable[..., str]) -> str:
+    """Load a result folder and ``write`` it onto the job's object (see ``RunKind.write``).
+
+    Returns what changed, for the report; raises ResultError or SceneError.
+    """
+    mesh_input = job.mesh_input
+    result = load_result(folder, len(mesh_input.faces))
+    obj = _find_object(job)
+    if not scene_io.mesh_matches(obj, mesh_input):
+        raise scene_io.SceneError(f"'{obj.name}' was edited while the engine ran: run Discover Parts again")
+    with _object_mode(context, obj):
+        return write(context, job, obj, result)
 
 
 def _find_object(job: Job):

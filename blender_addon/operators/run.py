@@ -15,12 +15,13 @@ from . import jobs
 TIMER_S = 0.1
 
 
-def _relay_to_stderr(job: jobs.Job):
-    """An event callback that writes progress lines to stderr (background mode)."""
+def _relay_to_stderr(context, job: jobs.Job):
+    """An event callback that follows the run (``jobs.handle_event``) and writes progress lines to stderr
+    (background mode)."""
     last = {"key": None}
 
     def relay(event: dict) -> None:
-        job.apply(event)
+        jobs.handle_event(context, job, event)
         if event.get("type") in ("WARN", "ERROR"):
             sys.stderr.write(f"PartSDF {event['type'].lower()}: {event.get('message', '')}\n")
         key = (job.stage, int(job.fraction * 10))
@@ -65,7 +66,7 @@ class _EngineRun:
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         for message in job.process.poll():
-            job.apply(message)
+            jobs.handle_event(context, job, message)
         if job.process.running:
             context.workspace.status_text_set(job.status_text())
             _redraw(context)
@@ -78,7 +79,7 @@ class _EngineRun:
             return {"CANCELLED"}
         job = jobs.active_job()
         try:
-            job.process.wait(on_event=_relay_to_stderr(job))
+            job.process.wait(on_event=_relay_to_stderr(context, job))
         except KeyboardInterrupt:
             job.cancel_requested = True
             job.process.stop()
@@ -204,7 +205,7 @@ def _has_parts(cls, context) -> bool:
 
 
 class PARTSDF_OT_cancel(bpy.types.Operator):
-    """Stop the running PartSDF engine; the scene stays unchanged"""
+    """Stop the running PartSDF engine; the scene stays as it was (parts already written stay, without meshes)"""
 
     bl_idname = "partsdf.cancel"
     bl_label = "Cancel"

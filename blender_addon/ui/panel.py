@@ -59,9 +59,14 @@ class PARTSDF_PT_discover(bpy.types.Panel):
             row.operator_context = "INVOKE_DEFAULT"
             row.operator(run.PARTSDF_OT_discover_parts.bl_idname, icon="MOD_EXPLODE")
             return
-        layout.label(text=f"Running on '{job.object_name}'")
+        if job.parts_written:  # the parts are in the scene; only their meshes are still being built
+            layout.label(text=f"'{job.object_name}': {job.parts_written} written", icon="CHECKMARK")
+            layout.label(text="Building part meshes...")
+        else:
+            layout.label(text=f"Running on '{job.object_name}'")
         layout.progress(factor=job.fraction, type="BAR", text=f"{job.stage} {job.fraction * 100:.0f}%")
-        layout.operator(run.PARTSDF_OT_cancel.bl_idname, icon="CANCEL")
+        layout.operator(run.PARTSDF_OT_cancel.bl_idname, icon="CANCEL",
+                        text="Stop Part Meshes" if job.parts_written else "Cancel")
 
 
 def _count_row(layout, settings, name: str, auto_name: str) -> None:

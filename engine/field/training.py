@@ -5,6 +5,10 @@ training points and in their losses. A fit builds one ``Training`` for its
 whole run and calls ``Training.run`` once per pool of points, so the
 optimiser's moments, the schedule and the batch generator carry on from one
 pool to the next.
+
+Adam is written out here (``AdamMoments``) rather than taken from
+``torch.optim``: torch's optimisers import ``torch._dynamo`` on their first
+step, 1.6 s of every engine start on this machine (docs/design.md, "Speed").
 """
 
 from __future__ import annotations
@@ -34,6 +38,32 @@ def cosine_with_warmup(iterations: int, warmup: int = 20, floor: float = 0.02) -
     return factor
 
 
+class AdamMoments:
+    """Adam (Kingma and Ba; torch.optim.Adam's update without weight decay) over a model's parameters."""
+
+    def __init__(self, parameters: list[nn.Parameter], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.parameters = parameters
+        self.betas, self.eps = betas, eps
+        self.first = [torch.zeros_like(p) for p in parameters]
+        self.second = [torch.zeros_like(p) for p in parameters]
+        self.steps = 0
+
+    @torch.no_grad()
+    def step(self, learning_rate: float) -> None:
+        """One update from the parameters' ``.grad``; gradients are then cleared."""
+        self.steps += 1
+        beta1, beta2 = self.betas
+        first_correction = 1.0 - beta1**self.steps
+        second_root = (1.0 - beta2**self.steps) ** 0.5
+        for parameter, first, second in zip(self.parameters, self.first, self.second, strict=True):
+            gradient = parameter.grad
+            first.lerp_(gradient, 1.0 - beta1)
+            second.mul_(beta2).addcmul_(gradient, gradient, value=1.0 - beta2)
+            denominator = (second.sqrt() / second_root).add_(self.eps)
+            parameter.addcdiv_(first, denominator, value=-learning_rate / first_correction)
+            parameter.grad = None
+
+
 class Training:
     """``iterations`` Adam steps on ``model``, spread over one or more ``run`` calls.
 
@@ -57,8 +87,9 @@ class Training:
         self.batch_size = batch_size
         self.device = device
         self.progress = progress
-        self.optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimiser, cosine_with_warmup(iterations))
+        self.learning_rate = learning_rate
+        self.schedule = cosine_with_warmup(iterations)
+        self.optimiser = AdamMoments([p for p in model.parameters() if p.requires_grad])
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.done = 0
         self._last_loss: torch.Tensor | None = None
@@ -68,10 +99,8 @@ class Training:
         for _ in range(steps):
             index = torch.randint(pool_size, (self.batch_size,), generator=self.generator).to(self.device)
             loss = loss_of_batch(index)
-            self.optimiser.zero_grad(set_to_none=True)
             loss.backward()
-            self.optimiser.step()
-            self.schedule.step()
+            self.optimiser.step(self.learning_rate * self.schedule(self.done))
             self.done += 1
             if self.progress is not None and self.done % PROGRESS_EVERY == 0:
                 self.progress(self.done / self.iterations)

@@ -75,6 +75,10 @@ class SurfaceOwnership:
             raise BadInputError(f"parts {missing} have no surface points to own volume from")
         return cls(tuple(cKDTree(points[labels == part]) for part in range(parts)))
 
+    @property
+    def parts(self) -> int:
+        return len(self.trees)
+
     def part_distances(self, queries: np.ndarray) -> np.ndarray:
         """(n, parts) float: distance from each (n, 3) query point to each part's nearest surface point."""
         return np.stack([tree.query(queries, workers=-1)[0] for tree in self.trees], axis=1)

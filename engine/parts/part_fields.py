@@ -58,7 +58,10 @@ def part_target_bounds(
     there it may carry its own surface on under its neighbour, so that the
     union's crease is where two surfaces meet rather than a rounded fillet.
     """
-    cells = cell_distances(ownership.part_distances(points))
+    # Outside the clamp band every part is asked for "at least clamp" whatever its cell: skip their queries.
+    cells = np.full((len(points), ownership.parts), np.inf)
+    near = shape_distance < clamp
+    cells[near] = cell_distances(ownership.part_distances(points[near]))
     exact = np.maximum(shape_distance[:, None], np.where(cells <= 0.0, cells - overlap, cells))
     lower = np.where(exact <= -clamp, -np.inf, np.minimum(exact, clamp))
     upper = np.where(exact >= clamp, np.inf, np.maximum(exact, -clamp))

@@ -32,18 +32,24 @@ def fit_classifier(features: np.ndarray, labels: np.ndarray) -> CentroidClassifi
     return CentroidClassifier(mean=mean, std=std, centroids=centroids)
 
 
+SCORED_VERTICES = 20_000
+
+
 def held_out_accuracy(features: np.ndarray | Sequence[np.ndarray], labels: np.ndarray, seed: int,
-                      held_out: float = 0.2) -> float:
+                      held_out: float = 0.2, scored: int = SCORED_VERTICES) -> float:
     """Surface accuracy on a random ``held_out`` share of vertices, centroids from the rest.
 
     features: (n, d), or its column blocks side by side, e.g. the (n, width) activations of each
     layer: only the training rows, then the test rows, are gathered into one array (the whole
-    (n, d) concatenation is never made). labels: (n,) in 0..p-1.
+    (n, d) concatenation is never made). labels: (n,) in 0..p-1. A mesh with more than
+    ``scored`` vertices is scored on that many drawn at random (a diagnostic need not read them all).
     """
     rng = np.random.default_rng(seed)
-    test = rng.random(len(labels)) < held_out
-    train = ~test
-    if not test.any() or len(np.unique(labels[train])) < labels.max() + 1:
+    rows = np.arange(len(labels)) if len(labels) <= scored else np.sort(rng.choice(len(labels), scored,
+                                                                                  replace=False))
+    is_test = rng.random(len(rows)) < held_out
+    test, train = rows[is_test], rows[~is_test]
+    if not len(test) or len(np.unique(labels[train])) < labels.max() + 1:
         return float("nan")
     blocks = [features] if isinstance(features, np.ndarray) else list(features)
     classifier = fit_classifier(gather_rows(blocks, train), labels[train])

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
-from sklearn.cluster import KMeans
-
 from ..mesh.graph import adjacency
+from .kmeans import kmeans
 
 EDGE_BLOCK_VALUES = 1 << 24  # feature values per block of edges in ``edge_feature_change`` (64 MB in float32)
 
@@ -96,7 +95,7 @@ def spectral_embedding(
     # A vertex in no face (loose) has no area and no edge: a mass floor keeps L + sigma M invertible.
     mass = sp.diags(np.where(areas > 0.0, areas / areas.mean(), LOOSE_VERTEX_MASS)).tocsc()
     start = np.random.default_rng(0).random(n)
-    values, vectors = sla.eigsh(laplacian, count, M=mass, sigma=-1e-3, which="LM", v0=start, tol=1e-6)
+    values, vectors = sla.eigsh(laplacian, count, M=mass, sigma=-1e-3, which="LM", v0=start, tol=1e-4)
     order = np.argsort(values)
     return SpectralEmbedding(values=np.maximum(values[order], 0.0), vectors=vectors[:, order])
 
@@ -104,4 +103,4 @@ def spectral_embedding(
 def cluster_embedding(embedding: SpectralEmbedding, count: int, seed: int) -> np.ndarray:
     """(n,) labels: k-means on the first ``count`` eigenvectors."""
     coordinates = embedding.vectors[:, :count]
-    return KMeans(count, n_init=3, random_state=seed).fit_predict(coordinates).astype(np.int64)
+    return kmeans(coordinates, count, seed)

@@ -54,7 +54,13 @@ def test_settings_panel_draws_button_then_progress(scene, prefs, fake_python):
         draw(panel.PARTSDF_PT_discover, calls)
         progress = next(c for c in calls if c[0] == "progress")
         assert progress[2]["text"] == "fitting 42%" and progress[2]["factor"] == 0.42
-        assert any(c[0] == "operator" and c[1] == ("partsdf.cancel",) for c in calls)
+        assert any(c[0] == "operator" and c[1] == ("partsdf.cancel",) and c[2]["text"] == "Cancel" for c in calls)
+        job.parts_written = "2 parts (1 types)"  # as after LABELS: the parts are in, their meshes are coming
+        calls.clear()
+        draw(panel.PARTSDF_PT_discover, calls)
+        assert any(c[0] == "label" and "Building part meshes" in c[2].get("text", "") for c in calls)
+        assert any(c[0] == "operator" and c[1] == ("partsdf.cancel",) and c[2]["text"] == "Stop Part Meshes"
+                   for c in calls)
     finally:
         jobs._active = None
         job.process.stop()

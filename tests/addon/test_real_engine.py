@@ -26,6 +26,13 @@ def two_parts(scene, prefs):
     return settings
 
 
+def fit_fractions(job: jobs.Job) -> list[float]:
+    """Wait for the job; the in-stage fractions its PROGRESS events gave for the fit stage."""
+    events = []
+    job.process.wait(on_event=events.append)
+    return [e["fraction"] for e in events if e["type"] == "PROGRESS" and e["stage"] == "fit"]
+
+
 def test_discover_parts_on_a_lollipop(two_parts, prefs):
     obj = make_lollipop()
     head_vertices = 16 * 7 + 2  # the UV sphere comes first in the joined mesh
@@ -92,8 +99,7 @@ def test_recluster_with_the_real_engine_trains_nothing(two_parts, prefs):
     obj.partsdf.parts[0].locked = True
     two_parts.parts = 3
     job = jobs.start_job(bpy.context, jobs.RECLUSTER)
-    job.process.wait(on_event=job.apply)
-    fit_steps = [fraction for stage, fraction in job.stages if stage == "fit"]
+    fit_steps = fit_fractions(job)
     assert fit_steps and all(f in (0.0, 1.0) for f in fit_steps), "a re-cluster must not train"
     result, level, message = jobs.finish_job(bpy.context, job)
     assert result == {"FINISHED"}, message
@@ -114,8 +120,7 @@ def test_moved_object_one_face_part_and_rebuild_with_the_real_engine(two_parts, 
     part_views.add_part(obj, int(ids[top]), "Tip", (1.0, 0.0, 0.0))
     part_views.set_part_ids(obj, ids)
     job = jobs.start_job(bpy.context, jobs.REBUILD)
-    job.process.wait(on_event=job.apply)
-    assert all(f in (0.0, 1.0) for stage, f in job.stages if stage == "fit"), "the move kept the cached model"
+    assert all(f in (0.0, 1.0) for f in fit_fractions(job)), "the move kept the cached model"
     result, level, message = jobs.finish_job(bpy.context, job)
     assert result == {"FINISHED"} and "no mesh for Tip" in message, message
     assert any("holds no vertex" in w for w in job.process.outcome.warnings)
@@ -130,3 +135,49 @@ def test_moved_object_one_face_part_and_rebuild_with_the_real_engine(two_parts, 
         own = centers[ids == item.part_id]
         assert np.linalg.norm(part_mesh.mean(0) - own.mean(0)) < 0.25 * np.ptp(local, axis=0).max()
         np.testing.assert_allclose(np.array(item.mesh_object.matrix_world), np.array(obj.matrix_world), atol=1e-6)
+
+
+def _follow(job: jobs.Job, obj, on_labels=None) -> dict:
+    """Wait for a job, handling events as the operator does; what the object held when LABELS arrived."""
+    seen = {}
+
+    def on_event(event: dict) -> None:
+        jobs.handle_event(bpy.context, job, event)
+        if event["type"] == "LABELS":
+            seen["parts"] = len(obj.partsdf.parts)
+            seen["part_objects"] = sum(p.mesh_object is not None for p in obj.partsdf.parts)
+            seen["groups"] = len(obj.vertex_groups)
+            if on_labels is not None:
+                on_labels()
+
+    job.process.wait(on_event=on_event, interval=0.05)
+    return seen
+
+
+def test_parts_are_written_as_soon_as_they_exist_and_the_meshes_follow(two_parts, prefs):
+    obj = make_lollipop()
+    job = jobs.start_job(bpy.context)
+    seen = _follow(job, obj)
+    assert seen == {"parts": 2, "part_objects": 0, "groups": 2}, "the parts come before their meshes"
+    assert job.parts_written.startswith("2 parts (")
+    result, level, message = jobs.finish_job(bpy.context, job)
+    assert result == {"FINISHED"} and level == "INFO", message
+    assert sum(p.mesh_object is not None for p in obj.partsdf.parts) == 2 and len(obj.vertex_groups) == 2
+    assert message.startswith("PartSDF: 2 parts (") and ", 2 part meshes in " in message, message
+    assert job_folders(prefs) == []
+
+
+def test_cancel_after_the_parts_keeps_them_and_stops_only_the_meshes(two_parts, prefs):
+    obj = make_lollipop()
+    job = jobs.start_job(bpy.context)
+    jobs._active = job
+    try:
+        seen = _follow(job, obj, on_labels=jobs.request_cancel)
+    finally:
+        jobs._active = None
+    assert seen["parts"] == 2 and job.process.outcome.cancelled
+    result, level, message = jobs.finish_job(bpy.context, job)
+    assert result == {"FINISHED"} and level == "WARNING" and "part meshes cancelled" in message, message
+    assert len(obj.partsdf.parts) == 2 and all(p.mesh_object is None for p in obj.partsdf.parts)
+    assert (vertex_membership(obj).sum(axis=1) == 1).all()
+    assert job_folders(prefs) == []

@@ -1,4 +1,5 @@
 import json
+import signal
 import subprocess
 import sys
 
@@ -95,3 +96,49 @@ def test_info_reports_torch_and_backends():
     result = _run_cli("info")
     info = json.loads(result.stdout)
     assert info["device"] in ("cpu", "cuda", "mps") and info["sdf_backends"]
+
+
+def _segment_with_events(path, out):
+    return subprocess.Popen([sys.executable, "-m", "engine", "segment", str(path), "-o", str(out), "--quality", "fast",
+                             "--threads", "2", "--events"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+
+
+def _messages_until(process, wanted: str) -> list[dict]:
+    messages = []
+    for line in process.stdout:
+        messages.append(decode(line))
+        if messages[-1]["type"] in (wanted, "ERROR", "DONE"):
+            break
+    return messages
+
+
+def test_labels_come_first_in_a_complete_folder_then_the_part_meshes_replace_it(lollipop, tmp_path):
+    out = tmp_path / "out"
+    process = _segment_with_events(lollipop[0], out)
+    before = _messages_until(process, "LABELS")
+    assert before[-1]["type"] == "LABELS" and before[-1]["output"] == str(out) and before[-1]["parts"] == 2
+    early = json.loads((out / "segmentation.json").read_text())
+    early_labels = np.load(out / "vertex_labels.npy")
+    assert [part.get("mesh") for part in early["parts"]] == [None, None]
+    assert not (out / "union.obj").exists() and (out / "model.pt").is_file()
+    assert {m["stage"] for m in before if m["type"] == "PROGRESS"} >= {"fit", "segment"}
+    after = _messages_until(process, "DONE")
+    assert process.wait(timeout=300) == 0 and after[-1]["type"] == "DONE"
+    assert any(m["type"] == "PROGRESS" and m["stage"] == "parts" for m in after)
+    final = json.loads((out / "segmentation.json").read_text())
+    assert all((out / part["mesh"]).is_file() for part in final["parts"]) and (out / "union.obj").is_file()
+    assert np.array_equal(np.load(out / "vertex_labels.npy"), early_labels)
+    assert [p["id"] for p in final["parts"]] == [p["id"] for p in early["parts"]]
+
+
+def test_a_cancel_while_meshes_are_built_keeps_the_labels_folder(lollipop, tmp_path):
+    out = tmp_path / "out"
+    process = _segment_with_events(lollipop[0], out)
+    assert _messages_until(process, "LABELS")[-1]["type"] == "LABELS"
+    process.send_signal(signal.SIGINT)
+    after = _messages_until(process, "ERROR")
+    assert process.wait(timeout=60) == 130 and after[-1] == {"type": "ERROR", "message": "cancelled", "exit_code": 130}
+    document = json.loads((out / "segmentation.json").read_text())
+    assert len(document["parts"]) == 2 and not (out / "union.obj").exists()
+    assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
