@@ -3,6 +3,8 @@
 - ``python -m bench [--shapes ...] [--quality ...] [--baselines]``: the shape benchmark, docs/benchmarks.md
 - ``python -m bench memory [K ...]``: peak memory by mesh size (a markdown table on stdout)
 - ``python -m bench threads [T ...]``: stage times by CPU thread count (a markdown table on stdout)
+- ``python -m bench speed [--previous PATH]``: seconds to parts and to part meshes (a markdown table on stdout)
+- ``python -m bench addon [--threads T]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
 
@@ -20,7 +22,7 @@ from .memory_table import MEMORY_SUBDIVISIONS
 
 def shape_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="the shape benchmark of BENCHMARK.md "
-                                     "(other commands: memory, sdf-compare)")
+                                     "(other commands: memory, threads, speed, addon, sdf-compare)")
     parser.add_argument("--shapes", nargs="*", help="shape names (default: all)")
     parser.add_argument("--quality", choices=QUALITIES, default="balanced")
     parser.add_argument("--baselines", action="store_true", help="also run the baselines")
@@ -48,6 +50,15 @@ def threads_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def speed_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench speed", description="seconds to parts and to part "
+                                     "meshes through the CLI on the snowman, the railing and a 200k-face mesh, "
+                                     "with CoACD on the same meshes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--previous", type=Path, help="a checkout of an earlier engine to time in the same run")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the shape benchmark, ``memory`` or ``sdf-compare``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -61,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
 
         args = memory_parser().parse_args(argv[1:])
         return run_memory_bench(args.subdivisions, args.quality, args.threads)
+    if argv[:1] == ["speed"]:
+        from .speed_table import render_speed_table, speed_table
+
+        args = speed_parser().parse_args(argv[1:])
+        rows = speed_table(args.threads, args.previous)
+        print(render_speed_table(rows, args.threads, args.previous))
+        return 0 if all(row["exit_code"] == 0 for row in rows) else 1
+    if argv[:1] == ["addon"]:
+        from .addon_timing import addon_timings, render_addon_timings
+
+        threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else 2
+        print(render_addon_timings(addon_timings(threads), threads))
+        return 0
     if argv[:1] == ["threads"]:
         from .thread_scaling import default_thread_counts, render_thread_table, thread_scaling
 

@@ -20,7 +20,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 class ModelSettings:
     """Decoder architecture (see ``engine.field.model.SDFDecoder``)."""
 
-    width: int = 96
+    width: int = 64
     hidden_layers: int = 5
     skip_layer: int = 3
     frequencies: int = 6
@@ -32,7 +32,7 @@ class FitSettings:
     """How the neural SDF is fitted to the mesh (unit-cube units)."""
 
     model: ModelSettings = field(default_factory=ModelSettings)
-    iterations: int = 400
+    iterations: int = 600
     batch_size: int = 4096
     learning_rate: float = 2e-3
     clamp: float = 0.1
@@ -79,7 +79,7 @@ class PartFieldSettings:
     ``min_piece_share`` of a part's largest piece are dropped.
     """
 
-    iterations: int = 800
+    iterations: int = 1200
     batch_size: int = 4096
     learning_rate: float = 2e-3
     pool_size: int = 200_000
@@ -106,7 +106,7 @@ class RunSettings:
 def preset(quality: str) -> FitSettings:
     """Fit settings of a quality preset (measured: docs/design.md, "Training budget"; docs/benchmarks_fast.md)."""
     if quality == "fast":
-        return FitSettings(model=ModelSettings(width=64, hidden_layers=5, skip_layer=3), iterations=300)
+        return FitSettings(iterations=300)
     if quality == "balanced":
         return FitSettings()
     if quality == "high":
@@ -118,7 +118,7 @@ def preset(quality: str) -> FitSettings:
 def part_field_preset(quality: str) -> PartFieldSettings:
     """Per-part SDF settings of a quality preset."""
     if quality == "fast":
-        return PartFieldSettings(iterations=400, mesh_resolution=128)
+        return PartFieldSettings(iterations=500, mesh_resolution=128)
     if quality == "high":
         return PartFieldSettings(iterations=1600, batch_size=8192, pool_size=400_000, mesh_resolution=224)
     return PartFieldSettings()

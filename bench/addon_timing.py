@@ -1,0 +1,67 @@
+"""``python -m bench addon``: Discover Parts and Re-cluster timed through the add-on in real Blender (bpy).
+
+The repository's add-on is enabled in a throw-away Blender user folder; the snowman becomes a mesh
+object; Discover Parts (balanced, part meshes on) and then Re-cluster into 3 parts run as the
+operators do in background mode (one engine process each). Times are from the operator call to its
+return, i.e. until the parts are written back into the scene.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+import tempfile
+import time
+
+from .machine import machine_summary
+from .memory_table import REPOSITORY
+from .shapes import benchmark_shapes, shape_mesh
+
+ADDON = "blender_addon"
+
+
+def addon_timings(threads: int, shape: str = "snowman") -> dict:
+    """Seconds of Discover Parts (with part meshes) and Re-cluster (3 parts) on ``shape``, through bpy."""
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="partsdf-bench-blender-")
+    import addon_utils
+    import bpy
+
+    if REPOSITORY not in sys.path:
+        sys.path.insert(0, REPOSITORY)
+    addon_utils.enable(ADDON, default_set=True)
+    preferences = bpy.context.preferences.addons[ADDON].preferences
+    preferences.device, preferences.threads = "cpu", threads
+    preferences.cache_dir = tempfile.mkdtemp(prefix="partsdf-bench-cache-")
+    bpy.ops.wm.read_homefile(use_empty=True)
+    vertices, faces, _ = shape_mesh(benchmark_shapes()[shape])
+    mesh = bpy.data.meshes.new(shape)
+    mesh.from_pydata(vertices.tolist(), [], faces.tolist())
+    obj = bpy.data.objects.new(shape, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    settings = bpy.context.scene.partsdf.settings
+    settings.quality, settings.auto_parts, settings.build_meshes = "balanced", True, True
+    started = time.perf_counter()
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    discover = time.perf_counter() - started
+    settings.auto_parts, settings.parts = False, 3
+    started = time.perf_counter()
+    assert bpy.ops.partsdf.recluster() == {"FINISHED"}
+    recluster = time.perf_counter() - started
+    return {"shape": shape, "vertices": len(vertices), "discover_s": discover, "recluster_s": recluster,
+            "parts_after": len(obj.partsdf.parts), "blender": bpy.app.version_string}
+
+
+def render_addon_timings(row: dict, threads: int) -> str:
+    return "\n".join([
+        "## Through the add-on (real Blender)",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine_summary()}: `python -m bench addon --threads "
+        f"{threads}` (bpy {row['blender']}, background mode, a new engine process per operator).",
+        "",
+        "| shape | vertices | Discover Parts s (part meshes on) | Re-cluster to 3 parts s | parts after |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {row['shape']} | {row['vertices']:,} | {row['discover_s']:.1f} | {row['recluster_s']:.2f} | "
+        f"{row['parts_after']} |",
+    ]) + "\n"
