@@ -22,7 +22,7 @@ import atexit
 import bpy
 from bpy.app.handlers import persistent
 
-from .engine_link import client
+from .engine_link import client, warm
 from .operators import edit, jobs, part_list, run
 from .ui import panel, preferences, properties
 
@@ -39,6 +39,7 @@ def _stop_engine_on_load(*_args) -> None:
 def _shutdown() -> None:
     jobs.abort_active()
     client.stop_all()
+    warm.close()
 
 
 def register() -> None:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine segment|info`` (the benchmarks: ``python -m bench``).
+"""Command line: ``python -m engine segment|info|serve`` (the benchmarks: ``python -m bench``).
 
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error,
 130 cancelled. With ``--events`` stdout carries only protocol lines.
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _segment_parser(sub)
     sub.add_parser("info", help="one JSON line: engine, torch, devices, SDF backends")
+    sub.add_parser("serve", help="a warm engine: one request per stdin line, {\"segment\": [ARGS...]}, each run "
+                                 "as 'segment ARGS --events'; ends at the end of the input")
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.command == "info":
         return _info()
+    if args.command == "serve":
+        return _serve()
     return _segment(args)
 
 
@@ -94,6 +98,66 @@ def _info() -> int:
         "sdf_backends": available_backends(),
     }))
     return EXIT_OK
+
+
+def _serve() -> int:
+    """Run ``segment`` requests from stdin in this one process until the input ends (the warm engine).
+
+    Each line is ``{"segment": [ARGS...]}``, the arguments of ``segment`` without ``--events``; the run
+    sends its events as ``segment --events`` does and ends with DONE or ERROR. SIGINT cancels the
+    running request (ERROR 130) and leaves the engine waiting for the next one; torch and the
+    fitted fields of ``--reuse`` folders stay loaded between requests.
+    """
+    writer = EventWriter()
+    parser = build_parser()
+    while True:
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:  # a cancel that came after its request had ended
+            continue
+        if not line:
+            return EXIT_OK
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            arguments = [str(a) for a in request["segment"]]
+            args = parser.parse_args(["segment", *arguments, "--events"])
+        except (ValueError, KeyError, TypeError) as error:
+            writer.send("ERROR", message=f"not a request: {type(error).__name__}: {error}",
+                        exit_code=EXIT_BAD_INPUT)
+            continue
+        except SystemExit:  # argparse has written its one error line to stderr
+            writer.send("ERROR", message="bad segment arguments (see python -m engine segment --help)",
+                        exit_code=EXIT_BAD_INPUT)
+            continue
+        try:
+            _segment(args)
+        except KeyboardInterrupt:  # a cancel between the run's end and its last event
+            continue
+
+
+_FIELDS: dict[tuple, object] = {}  # (folder, file stamps) -> FittedField: what a warm engine keeps loaded
+FIELDS_KEPT = 4
+
+
+def _reused_field(folder: Path, load_field):
+    """``load_field(folder)``, kept for later requests while the folder's files are unchanged.
+
+    A run never changes the field it reuses (``pipeline.run`` works on a copy), so one loaded
+    field serves every request of a warm engine.
+    """
+    from .contract import MODEL_FILES
+
+    stamps = tuple((name, p.stat().st_mtime_ns, p.stat().st_size) for name in MODEL_FILES
+                   if (p := Path(folder) / name).is_file())
+    key = (str(Path(folder).resolve()), stamps)
+    if key not in _FIELDS:
+        field = load_field(folder)
+        while len(_FIELDS) >= FIELDS_KEPT:
+            _FIELDS.pop(next(iter(_FIELDS)))
+        _FIELDS[key] = field
+    return _FIELDS[key]
 
 
 def _raise_interrupt(signum, frame):
@@ -128,7 +192,7 @@ def _segment(args: argparse.Namespace) -> int:
         from .outputs import load_field, write_output
         from .pipeline import run
 
-        reuse = load_field(args.reuse) if args.reuse else None
+        reuse = _reused_field(args.reuse, load_field) if args.reuse else None
         reporter = EventReporter(writer) if writer else BarReporter()
         try:
             split = None if args.split_part is None else (args.split_part, args.parts or 2)

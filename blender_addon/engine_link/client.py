@@ -45,6 +45,7 @@ class EngineConfig:
     device: auto/cpu/cuda/mps. threads: 0 = engine default.
     cache_dir: parent of job folders ('' = system temp).
     site_dirs: site-packages folders where Blender installed the extension's wheels.
+    keep_warm: runs go to one engine kept between them (``warm``), not a process each.
     """
 
     python: str = ""
@@ -52,6 +53,7 @@ class EngineConfig:
     threads: int = 0
     cache_dir: str = ""
     site_dirs: tuple[str, ...] = ()
+    keep_warm: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..engine_link import client
+from ..engine_link import client, warm
 from ..engine_link.result import ResultError, SegmentationResult, load_result
 from ..scene import part_views, scene_io
 from ..ui import preferences, properties
@@ -63,6 +63,8 @@ def _write_reclustered(context, job: Job, obj, result: SegmentationResult) -> st
 
 
 def _write_part_meshes(context, job: Job, obj, result: SegmentationResult) -> str:
+    if job.written_ids is not None and not np.array_equal(part_views.read_part_ids(obj.data), job.written_ids):
+        raise scene_io.SceneError("the parts were edited while their meshes were built: use Rebuild Part Meshes")
     written, without = scene_io.replace_part_objects(context, obj, result)
     return f"{written} part meshes" + (f"; no mesh for {without}" if without else "")
 
@@ -90,7 +92,7 @@ SPLIT = RunKind("split", _write_split, on_parts=True, sends_parts=True, splits=T
 class Job:
     """The one active run: its process, job folder and the mesh the engine saw."""
 
-    process: client.EngineProcess
+    process: client.EngineProcess | warm.WarmRun
     job_dir: Path
     object_uid: int
     object_name: str
@@ -105,6 +107,7 @@ class Job:
     fraction: float = 0.0
     cancel_requested: bool = False
     parts_written: str = ""
+    written_ids: np.ndarray | None = None
 
     def apply(self, event: dict) -> None:
         if event.get("type") == "PROGRESS":
@@ -236,7 +239,7 @@ def _launch(
     reuse: Path | None,
     triangle_ids: np.ndarray | None,
     split_part: int | None,
-) -> tuple[client.EngineProcess, Path]:
+) -> tuple[client.EngineProcess | warm.WarmRun, Path]:
     """Write a job folder and start the engine on it; returns (process, job folder), removing the folder on failure."""
     job_dir = client.make_job_dir(config.cache_dir)
     try:
@@ -244,6 +247,8 @@ def _launch(
         labels = client.write_face_labels(job_dir, triangle_ids) if triangle_ids is not None else None
         command = client.segment_command(config, options, mesh_path, job_dir / client.JOB_RESULT, reuse=reuse,
                                          face_labels=labels, split_part=split_part)
+        if config.keep_warm:  # the arguments after "python -m engine segment"
+            return warm.run_segment(config, command[4:]), job_dir
         return client.EngineProcess(command, client.engine_env(config)).start(), job_dir
     except BaseException:
         client.remove_job_dir(job_dir)
@@ -264,6 +269,7 @@ def handle_event(context, job: Job, event: dict) -> None:
     except (ResultError, scene_io.SceneError):
         return
     job.parts_written = message
+    job.written_ids = part_views.read_part_ids(_find_object(job).data)
     if not bpy.app.background:
         bpy.ops.ed.undo_push(message="PartSDF: parts")
 

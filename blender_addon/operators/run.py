@@ -10,7 +10,7 @@ import sys
 import bpy
 
 from ..scene import scene_io
-from . import jobs
+from . import jobs, live_recluster
 
 TIMER_S = 0.1
 
@@ -232,5 +232,6 @@ register, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
 def unregister() -> None:
+    live_recluster.cancel_pending()
     jobs.abort_active()
     _unregister_classes()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
 from ..engine_link import client, runtime
 
@@ -41,6 +41,11 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
         description="Python interpreter with its own torch and engine requirements (empty: Blender's Python "
         "with the bundled wheels). Use it for a CUDA build of torch on Linux",
     )
+    keep_engine: BoolProperty(
+        name="Keep Engine Running", default=True,
+        description="Keep one engine process between runs (torch loaded once: Re-cluster and Rebuild start at "
+        "once); it ends with the file, the add-on or Blender",
+    )
     torch_index_url: StringProperty(
         name="PyTorch Index", default=runtime.CPU_INDEX,
         description="Package index Install PyTorch downloads the CPU build from",
@@ -57,6 +62,7 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "threads")
         layout.prop(self, "cache_dir")
         layout.prop(self, "python_path")
+        layout.prop(self, "keep_engine")
         row = layout.row()
         row.operator(PARTSDF_OT_check_engine.bl_idname, icon="CHECKMARK")
         if _last_check["text"]:
@@ -126,6 +132,7 @@ def engine_config(context=None) -> client.EngineConfig:
         threads=prefs.threads,
         cache_dir=bpy.path.abspath(prefs.cache_dir) if prefs.cache_dir else "",
         site_dirs=site_dirs,
+        keep_warm=prefs.keep_engine,
     )
 
 

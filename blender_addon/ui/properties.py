@@ -22,14 +22,30 @@ QUALITY_ITEMS = (
 )
 
 
+def _counts_changed(settings, context) -> None:
+    """A part or type count changed in the panel: re-cluster after a pause (``live_recluster``)."""
+    from ..operators import live_recluster
+
+    live_recluster.schedule(context)
+
+
 class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
     """Settings of one run; each maps onto one option of ``engine segment``."""
 
     quality: EnumProperty(name="Quality", items=QUALITY_ITEMS, default="balanced", description="Quality preset")
-    auto_parts: BoolProperty(name="Auto", default=True, description="Let the engine choose the number of parts")
-    parts: IntProperty(name="Parts", default=6, min=1, max=256, description="Number of parts to find")
-    auto_types: BoolProperty(name="Auto", default=True, description="Let the engine choose the number of part types")
-    types: IntProperty(name="Types", default=3, min=1, max=256, description="Number of part types (kinds of parts)")
+    auto_parts: BoolProperty(name="Auto", default=True, update=_counts_changed,
+                             description="Let the engine choose the number of parts")
+    parts: IntProperty(name="Parts", default=6, min=1, max=256, update=_counts_changed,
+                       description="Number of parts to find")
+    auto_types: BoolProperty(name="Auto", default=True, update=_counts_changed,
+                             description="Let the engine choose the number of part types")
+    types: IntProperty(name="Types", default=3, min=1, max=256, update=_counts_changed,
+                       description="Number of part types (kinds of parts)")
+    live_recluster: BoolProperty(
+        name="Live Re-cluster", default=True,
+        description="After a count changes, re-cluster the parts of the active object on its own (cached model, "
+        "no training)",
+    )
     seed: IntProperty(name="Seed", default=0, min=0, description="Random seed; the same seed gives the same parts")
     build_meshes: BoolProperty(
         name="Part Meshes",

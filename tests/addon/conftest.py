@@ -54,6 +54,7 @@ def prefs(addon, tmp_path):
     preferences.device = "cpu"
     preferences.threads = 1
     preferences.cache_dir = str(tmp_path / "cache dir é")
+    preferences.keep_engine = False  # a process per run (the fake engines); the real-engine tests keep it warm
     return preferences
 
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(not engine_available(), reason="the engine CLI (
 def two_parts(scene, prefs):
     settings = scene.partsdf.settings
     settings.quality, settings.auto_parts, settings.parts, settings.seed = "fast", False, 2, 0
+    prefs.keep_engine = True  # as users run it: one warm engine
     return settings
 
 
@@ -181,3 +182,18 @@ def test_cancel_after_the_parts_keeps_them_and_stops_only_the_meshes(two_parts, 
     assert len(obj.partsdf.parts) == 2 and all(p.mesh_object is None for p in obj.partsdf.parts)
     assert (vertex_membership(obj).sum(axis=1) == 1).all()
     assert job_folders(prefs) == []
+
+
+def test_parts_edited_while_their_meshes_are_built_get_no_stale_meshes(two_parts, prefs):
+    obj = make_lollipop()
+    job = jobs.start_job(bpy.context)
+
+    def move_a_face() -> None:  # as if the user reassigned a face while the meshes were being built
+        ids = part_views.read_part_ids(obj.data)
+        ids[0] = ids.max() if ids[0] != ids.max() else ids.min()
+        part_views.set_part_ids(obj, ids)
+
+    _follow(job, obj, on_labels=move_a_face)
+    result, level, message = jobs.finish_job(bpy.context, job)
+    assert result == {"FINISHED"} and level == "ERROR" and "Rebuild Part Meshes" in message, message
+    assert len(obj.partsdf.parts) == 2 and all(p.mesh_object is None for p in obj.partsdf.parts)

@@ -142,3 +142,23 @@ def test_a_cancel_while_meshes_are_built_keeps_the_labels_folder(lollipop, tmp_p
     document = json.loads((out / "segmentation.json").read_text())
     assert len(document["parts"]) == 2 and not (out / "union.obj").exists()
     assert not list(tmp_path.glob(".out.*"))  # no staging folder left behind
+
+
+def test_serve_runs_requests_in_one_process_until_its_input_ends(lollipop, tmp_path):
+    path = lollipop[0]
+    first, second = tmp_path / "first", tmp_path / "second"
+    requests = [
+        {"segment": [str(path), "-o", str(first), "--quality", "fast", "--threads", "2", "--no-parts"]},
+        "not json",
+        {"segment": [str(path), "-o", str(second), "--reuse", str(first), "--parts", "3", "--no-parts"]},
+        {"segment": ["--parts", "0"]},
+    ]
+    stdin = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n"
+    result = subprocess.run([sys.executable, "-m", "engine", "serve"], input=stdin, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    endings = [m for m in map(decode, result.stdout.splitlines()) if m["type"] in ("DONE", "ERROR")]
+    assert [m["type"] for m in endings] == ["DONE", "ERROR", "DONE", "ERROR"]
+    assert endings[1]["exit_code"] == 2 and endings[3]["exit_code"] == 2
+    assert endings[0]["parts"] == 2 and endings[2]["parts"] == 3
+    assert json.loads((second / "segmentation.json").read_text())["timings"]["fit"] < 1.0
