@@ -24,8 +24,8 @@ ADDON = "blender_addon"
 def addon_timings(threads: int, shape: str = "snowman") -> dict:
     """Seconds of Discover Parts (with part meshes) and Re-cluster (3 parts) on ``shape``, through bpy."""
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="partsdf-bench-blender-")
+    import bpy  # noqa: I001  (addon_utils is importable only once bpy is)
     import addon_utils
-    import bpy
 
     if REPOSITORY not in sys.path:
         sys.path.insert(0, REPOSITORY)
