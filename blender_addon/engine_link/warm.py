@@ -55,7 +55,8 @@ class WarmEngine:
             errors="replace",
             bufsize=1,
         )
-        self.readers = [threading.Thread(target=target, daemon=True) for target in (self._read_stdout, self._read_stderr)]
+        self.readers = [threading.Thread(target=target, daemon=True)
+                        for target in (self._read_stdout, self._read_stderr)]
         for reader in self.readers:
             reader.start()
 

@@ -289,16 +289,23 @@ def finish_job(context, job: Job) -> tuple[set, str, str]:
                 return {"FINISHED"}, "WARNING", f"PartSDF: {kept}part meshes cancelled"
             return {"CANCELLED"}, "WARNING", "PartSDF: cancelled, the scene is unchanged"
         if not outcome.ok:
-            return ({"FINISHED"} if kept else {"CANCELLED"}), "ERROR", f"PartSDF: {kept}failed: {outcome.message}"
+            return _failed(kept, outcome.message)
         if kept:
             message = f"{job.parts_written}, {_write_result(context, job, outcome.output, _write_part_meshes)}"
         else:
             message = _write_result(context, job, outcome.output, job.kind.write)
         return {"FINISHED"}, "INFO", f"PartSDF: {message} in {time.monotonic() - job.started:.0f} s"
     except (ResultError, scene_io.SceneError) as error:
-        return ({"FINISHED"} if kept else {"CANCELLED"}), "ERROR", f"PartSDF: {kept}failed: {error}"
+        return _failed(kept, str(error))
     finally:
         client.remove_job_dir(job.job_dir)
+
+
+def _failed(kept: str, reason: str) -> tuple[set, str, str]:
+    """The report of a run that failed; ``kept``: what an early write already put in the scene ('' if nothing)."""
+    if kept:
+        return {"FINISHED"}, "ERROR", f"PartSDF: {kept}part meshes failed: {reason}"
+    return {"CANCELLED"}, "ERROR", f"PartSDF failed: {reason}"
 
 
 def _write_result(context, job: Job, folder: Path, write: Callable[..., str]) -> str:

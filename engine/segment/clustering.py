@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
+
 from ..mesh.graph import adjacency
 from .kmeans import kmeans
 

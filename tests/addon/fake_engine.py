@@ -9,6 +9,9 @@ Run as ``fake_engine.py MODE -m engine segment MESH -o OUT [options]``:
 - hang: sends progress until it receives SIGINT, then ERROR 130 and exits 130
 - missing: fails like a missing dependency
 - info: answers ``engine info`` with one JSON object
+
+With ``-m engine serve`` (the warm engine) ``ok`` takes one request per stdin line; the other modes
+behave as when started for one run (the warm engine sees them die or hang).
 """
 
 import json
@@ -123,6 +126,9 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "info":
         print(json.dumps({"engine_version": "fake-1", "torch": "0.0-fake", "device": "cpu", "cuda": False}))
+    elif mode == "ok" and args[2:3] == ["serve"]:  # the warm engine: one request per stdin line
+        for line in sys.stdin:
+            segment(["-m", "engine", "segment", *json.loads(line)["segment"]])
     elif mode == "ok":
         segment(args)
     elif mode == "garbage":

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from engine.errors import BadInputError
-from engine.settings import QUALITIES, fit_settings_from_dict, preset, run_settings, to_dict
+from engine.settings import QUALITIES, fit_settings_from_dict, part_field_preset, preset, run_settings, to_dict
 
 
 @pytest.mark.parametrize("quality", QUALITIES)
@@ -21,7 +21,9 @@ def test_each_preset_is_a_valid_run(quality):
 def test_presets_grow_with_quality():
     fast, balanced, high = (preset(q) for q in QUALITIES)
     assert fast.iterations < balanced.iterations < high.iterations
-    assert fast.model.width < balanced.model.width < high.model.width
+    assert fast.model.width <= balanced.model.width < high.model.width
+    fast_parts, balanced_parts, high_parts = (part_field_preset(q) for q in QUALITIES)
+    assert fast_parts.iterations < balanced_parts.iterations < high_parts.iterations
 
 
 def test_no_part_meshes_drops_the_part_field_settings():
