@@ -44,6 +44,9 @@ PART_FIELD_WEIGHTS = "part_field.pt"
 PART_MESH_FOLDER = "parts"
 UNION_MESH = "union.obj"
 MODEL_FILES = (MODEL_WEIGHTS, MODEL_INFO, SURFACE_GRAPH)  # what ``--reuse`` reads (the graph is optional)
+# Part of the add-on's model-cache key: raised whenever a preset's field changes (issue 12: 64x5), so
+# that fields cached by an earlier version are fitted again instead of reused.
+FIELD_GENERATION = 2
 OWN_NAMES = frozenset({SEGMENTATION, VERTEX_LABELS, FACE_LABELS, COLORED_MESH, MODEL_WEIGHTS, MODEL_INFO,
                        SURFACE_GRAPH, PART_FIELD_WEIGHTS, PART_MESH_FOLDER, UNION_MESH,
                        ".DS_Store", "Thumbs.db", "desktop.ini"})  # file browsers' own files go with the folder

@@ -11,6 +11,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +200,8 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
     torch.save(fitted.model.state_dict(), folder / MODEL_WEIGHTS)
     info = {
         "format_version": FORMAT_VERSION,
-        "fit": to_dict(settings.fit),
+        # The saved network's own architecture: a reused field may come from another preset than this run's.
+        "fit": to_dict(replace(settings.fit, model=fitted.model.settings)),
         "normalisation": {"center": list(fitted.normalisation.center), "scale": fitted.normalisation.scale},
         "mesh_hash": fitted.mesh_hash,
         "graph_key": fitted.graph_key,

@@ -27,7 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .contract import EXIT_CANCELLED, FACE_LABELS, MODEL_FILES, MODEL_INFO, MODEL_WEIGHTS, decode, extension_root
+from .contract import (
+    EXIT_CANCELLED,
+    FACE_LABELS,
+    FIELD_GENERATION,
+    MODEL_FILES,
+    MODEL_INFO,
+    MODEL_WEIGHTS,
+    decode,
+    extension_root,
+)
 
 JOB_MESH, JOB_RESULT = "mesh.npz", "result"  # the add-on's own names in a job folder
 CANCEL_GRACE_S = 5.0
@@ -191,12 +200,12 @@ def model_key(vertices: np.ndarray, faces: np.ndarray, options: RunOptions) -> s
     """Cache key of a fitted model: the object-space geometry and the settings the fit depends on.
 
     vertices: (n, 3) object-space coordinates (a move, rotation or scale of the object keeps the key);
-    faces: (m, 3) triangles. Settings: quality and seed.
+    faces: (m, 3) triangles. Settings: quality and seed; and the engine's ``FIELD_GENERATION``.
     """
     digest = hashlib.sha256()
     digest.update(np.round(np.asarray(vertices, np.float64), 9).tobytes())
     digest.update(np.asarray(faces, np.int64).tobytes())
-    digest.update(f"{options.quality}|{options.seed}".encode())
+    digest.update(f"{options.quality}|{options.seed}|{FIELD_GENERATION}".encode())
     return digest.hexdigest()[:20]
 
 

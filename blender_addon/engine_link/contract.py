@@ -62,3 +62,4 @@ FACE_LABELS: str = _engine.FACE_LABELS
 MODEL_WEIGHTS: str = _engine.MODEL_WEIGHTS
 MODEL_INFO: str = _engine.MODEL_INFO
 MODEL_FILES: tuple[str, ...] = _engine.MODEL_FILES
+FIELD_GENERATION: int = _engine.FIELD_GENERATION

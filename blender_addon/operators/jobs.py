@@ -272,7 +272,10 @@ def handle_event(context, job: Job, event: dict) -> None:
     job.parts_written = message
     job.written_ids = part_views.read_part_ids(_find_object(job).data)
     if not bpy.app.background:
-        bpy.ops.ed.undo_push(message="PartSDF: parts")
+        try:
+            bpy.ops.ed.undo_push(message="PartSDF: parts")
+        except RuntimeError:  # no undo stack in this context: the parts stay, in the run's one undo step
+            pass
 
 
 def finish_job(context, job: Job) -> tuple[set, str, str]:

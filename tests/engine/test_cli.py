@@ -162,3 +162,15 @@ def test_serve_runs_requests_in_one_process_until_its_input_ends(lollipop, tmp_p
     assert endings[1]["exit_code"] == 2 and endings[3]["exit_code"] == 2
     assert endings[0]["parts"] == 2 and endings[2]["parts"] == 3
     assert json.loads((second / "segmentation.json").read_text())["timings"]["fit"] < 1.0
+
+
+def test_a_reused_field_is_saved_with_its_own_architecture(segmented_lollipop, lollipop, tmp_path):
+    """A field from another preset (here fast's, reused by a high-quality re-cluster) stays loadable."""
+    from engine.outputs import load_field
+
+    out = tmp_path / "high"
+    assert main(["segment", str(lollipop[0]), "-o", str(out), "--reuse", str(segmented_lollipop),
+                 "--quality", "high", "--no-parts"]) == 0
+    saved = json.loads((out / "model.json").read_text())["fit"]["model"]
+    assert saved == json.loads((segmented_lollipop / "model.json").read_text())["fit"]["model"]
+    assert load_field(out).model.settings.width == saved["width"]
