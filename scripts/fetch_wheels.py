@@ -89,7 +89,6 @@ PINS = {
     "3.11": {
         "torch": "2.13.0",
         "scipy": "1.15.3",
-        "scikit-learn": "1.9.1",
         "scikit-image": "0.26.0",
         "trimesh": "5.2.0",
         "tqdm": "4.70.1",
@@ -98,7 +97,6 @@ PINS = {
     "3.13": {
         "torch": "2.13.0",
         "scipy": "1.18.1",
-        "scikit-learn": "1.9.1",
         "scikit-image": "0.26.0",
         "trimesh": "5.2.0",
         "tqdm": "4.70.1",
