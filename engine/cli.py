@@ -137,6 +137,17 @@ def _serve() -> int:
             continue
 
 
+def _labels_first(writer: EventWriter, args: argparse.Namespace, settings, vertices, faces, write_output):
+    """The ``pipeline.run`` callback of an ``--events`` run with part meshes: write OUT with the parts
+    alone (a complete folder, replaced later with the meshes) and send LABELS."""
+
+    def on_labels(partial) -> None:
+        early = write_output(args.out, partial, replace(settings, part_field=None), vertices, faces, str(args.mesh))
+        writer.send("LABELS", output=str(args.out), parts=len(early["parts"]), types=len(early["types"]))
+
+    return on_labels
+
+
 _FIELDS: dict[tuple, object] = {}  # (folder, file stamps) -> FittedField: what a warm engine keeps loaded
 FIELDS_KEPT = 4
 
@@ -198,11 +209,7 @@ def _segment(args: argparse.Namespace) -> int:
             split = None if args.split_part is None else (args.split_part, args.parts or 2)
             on_labels = None
             if writer and settings.part_field is not None:
-                def on_labels(partial):  # the parts on screen now; their meshes follow
-                    early = write_output(args.out, partial, replace(settings, part_field=None), vertices, faces,
-                                         str(args.mesh))
-                    writer.send("LABELS", output=str(args.out), parts=len(early["parts"]),
-                                types=len(early["types"]))
+                on_labels = _labels_first(writer, args, settings, vertices, faces, write_output)
             result = run(vertices, faces, settings, reporter, reuse=reuse, labels=labels, split=split,
                          face_labels=face_labels, on_labels=on_labels)
             reporter.stage("write")
