@@ -218,7 +218,7 @@ def run_segment(config: EngineConfig, arguments: list[str]) -> WarmRun:
 
 
 def current_engine() -> WarmEngine | None:
-    """The warm engine, if one was started (for tests and the preferences)."""
+    """The warm engine, if one was started (its process: tests and benchmarks look at it)."""
     return _engine
 
 
