@@ -110,6 +110,9 @@ def _serve() -> int:
     """
     writer = EventWriter()
     parser = build_parser()
+    # Everything a request imports, before the first one: a cancel that interrupted torch's import would
+    # leave it half-loaded for every later request (an interrupt here ends the engine; the add-on starts anew).
+    from . import outputs, pipeline  # noqa: F401
     while True:
         try:
             line = sys.stdin.readline()

@@ -45,6 +45,7 @@ class WarmEngine:
         self.events: queue.Queue = queue.Queue()
         self.garbage: list[str] = []
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self.failed = False
         self.process = subprocess.Popen(
             [python_executable(config), "-m", "engine", "serve"],
             env=engine_env(config),
@@ -83,6 +84,7 @@ class WarmEngine:
         while not self.events.empty():  # nothing of an earlier run may leak into this one
             self.events.get_nowait()
         self.garbage.clear()
+        self.stderr_tail.clear()
         self.process.stdin.write(json.dumps({"segment": arguments}) + "\n")
         self.process.stdin.flush()
         return WarmRun(self)
@@ -189,6 +191,7 @@ class WarmRun:
         return self.outcome
 
     def _finish(self, exit_code: int | None) -> None:
+        self.engine.failed = exit_code == 1  # an internal error: the next run gets a fresh engine
         with _ACTIVE_LOCK:
             _ACTIVE.discard(self)
         self.outcome = interpret(exit_code, self._received, list(self.engine.garbage),
@@ -204,7 +207,7 @@ def run_segment(config: EngineConfig, arguments: list[str]) -> WarmRun:
     Raises OSError when no engine can be started.
     """
     global _engine
-    if _engine is not None and (not _engine.alive or _engine.config != config):
+    if _engine is not None and (not _engine.alive or _engine.config != config or _engine.failed):
         _engine.close()
         _engine = None
     if _engine is None:
