@@ -54,8 +54,12 @@ def measure_command(command: list[str], env: dict[str, str] | None = None) -> tu
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    scale = 1024**2 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return usage.ru_maxrss / scale, seconds, child.returncode
+    return peak_rss_mb(usage), seconds, child.returncode
+
+
+def peak_rss_mb(usage) -> float:
+    """A finished child's peak RSS in MB from its ``os.wait4`` rusage (ru_maxrss: bytes on macOS, KiB on Linux)."""
+    return usage.ru_maxrss / (1024**2 if sys.platform == "darwin" else 1024)
 
 
 def render_memory_table(rows: list[dict], quality: str, threads: int) -> str:

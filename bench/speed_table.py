@@ -26,7 +26,7 @@ from engine.contract import SEGMENTATION, VERTEX_LABELS, decode
 
 from .baselines import coacd_hulls
 from .machine import machine_summary
-from .memory_table import REPOSITORY
+from .memory_table import REPOSITORY, peak_rss_mb
 from .metrics import adjusted_rand
 from .shapes import benchmark_shapes, shape_mesh
 
@@ -58,7 +58,7 @@ def timed_segment(mesh: Path, out: Path, threads: int, engine_root: Path, qualit
             row[f"{kind.lower()}_s"] = time.perf_counter() - started
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    row.update(exit_code=child.returncode, peak_rss_mb=usage.ru_maxrss / 1024)
+    row.update(exit_code=child.returncode, peak_rss_mb=peak_rss_mb(usage))
     if child.returncode == 0:
         document = json.loads((out / SEGMENTATION).read_text(encoding="utf-8"))
         row.update({stage: document["timings"].get(stage) for stage in STAGES}, parts=len(document["parts"]),

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, EventWriter
+from .contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, MODEL_FILES, EventWriter
 from .errors import BadInputError, EngineError
 from .settings import DEVICES, QUALITIES
 
@@ -161,8 +161,6 @@ def _reused_field(folder: Path, load_field):
     A run never changes the field it reuses (``pipeline.run`` works on a copy), so one loaded
     field serves every request of a warm engine.
     """
-    from .contract import MODEL_FILES
-
     stamps = tuple((name, p.stat().st_mtime_ns, p.stat().st_size) for name in MODEL_FILES
                    if (p := Path(folder) / name).is_file())
     key = (str(Path(folder).resolve()), stamps)

@@ -255,8 +255,84 @@ def stop_all(timeout: float = CANCEL_GRACE_S) -> None:
         process.stop(timeout)
 
 
-class EngineProcess:
-    """One engine subprocess and the thread that reads its stdout.
+class ProcessOutput:
+    """Two threads that read a running process: stdout lines through ``decoder`` into a queue of messages
+    (lines it cannot read are kept as ``garbage``), and the last lines of stderr (``stderr_tail``)."""
+
+    def __init__(self, process: subprocess.Popen, decoder: Callable[[str], dict | None] = decode_event):
+        self.decoder = decoder
+        self.messages: queue.Queue = queue.Queue()
+        self.garbage: list[str] = []
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self.threads = [threading.Thread(target=self._read_stdout, args=(process.stdout,), daemon=True),
+                        threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    @property
+    def reading(self) -> bool:
+        """Whether a pipe is still open (a grandchild may hold it after the process ended)."""
+        return any(thread.is_alive() for thread in self.threads)
+
+    def _read_stdout(self, stream) -> None:
+        for raw in stream:
+            line = raw.strip()
+            if not line:
+                continue
+            message = self.decoder(line)
+            if message is None:
+                self.garbage.append(line[:200])
+            else:
+                self.messages.put(message)
+
+    def _read_stderr(self, stream) -> None:
+        for raw in stream:
+            self.stderr_tail.append(raw.rstrip())
+
+    def drain(self, until: tuple[str, ...] = ()) -> list[dict]:
+        """The messages received so far (non-blocking), stopping after the first whose type is in ``until``."""
+        messages = []
+        while True:
+            try:
+                messages.append(self.messages.get_nowait())
+            except queue.Empty:
+                return messages
+            if messages[-1].get("type") in until:
+                return messages
+
+    def clear(self) -> None:
+        """Forget what was read so far (a warm engine's next request starts clean)."""
+        self.drain()
+        self.garbage.clear()
+        self.stderr_tail.clear()
+
+
+class FollowedRun:
+    """What a job follows, whether a process of its own (``EngineProcess``) or a request to a warm engine
+    (``warm.WarmRun``): ``poll`` gives new events and sets ``outcome`` at the end; ``wait`` blocks."""
+
+    outcome: Outcome | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
+
+    def poll(self) -> list[dict]:
+        raise NotImplementedError
+
+    def wait(self, on_event: Callable[[dict], None] | None = None, interval: float = 0.1) -> Outcome:
+        """Block until the run ends, passing each event to ``on_event``."""
+        while True:
+            for event in self.poll():
+                if on_event is not None:
+                    on_event(event)
+            if self.outcome is not None:
+                return self.outcome
+            time.sleep(interval)
+
+
+class EngineProcess(FollowedRun):
+    """One engine subprocess and the threads that read it (``ProcessOutput``).
 
     ``poll()`` returns the events received since the last call; once the
     process has ended and its output is read, ``outcome`` is set.
@@ -268,14 +344,15 @@ class EngineProcess:
         self.env = env
         self.decoder = decoder
         self.outcome: Outcome | None = None
-        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self._events: queue.Queue = queue.Queue()
-        self._garbage: list[str] = []
         self._received: list[dict] = []
         self._cancel_deadline: float | None = None
         self._exited_at: float | None = None
         self._process: subprocess.Popen | None = None
-        self._threads: list[threading.Thread] = []
+        self._output: ProcessOutput | None = None
+
+    @property
+    def stderr_tail(self) -> deque[str]:
+        return self._output.stderr_tail if self._output is not None else deque()
 
     def start(self) -> EngineProcess:
         """Start the subprocess; a missing interpreter becomes a failed outcome, not an exception."""
@@ -295,80 +372,34 @@ class EngineProcess:
             return self
         with _ACTIVE_LOCK:
             _ACTIVE.add(self)
-        for target in (self._read_stdout, self._read_stderr):
-            thread = threading.Thread(target=target, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._output = ProcessOutput(self._process, self.decoder)
         return self
-
-    @property
-    def running(self) -> bool:
-        return self.outcome is None
-
-    def _read_stdout(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        for raw in self._process.stdout:
-            line = raw.strip()
-            if not line:
-                continue
-            message = self.decoder(line)
-            if message is None:
-                self._garbage.append(line[:200])
-            else:
-                self._events.put(message)
-
-    def _read_stderr(self) -> None:
-        assert self._process is not None and self._process.stderr is not None
-        for raw in self._process.stderr:
-            self.stderr_tail.append(raw.rstrip())
 
     def poll(self) -> list[dict]:
         """Events received since the last call (non-blocking); sets ``outcome`` when the run is over."""
-        events = self._drain()
-        if self.outcome is None and self._process is not None:
+        if self._output is None:
+            return []
+        events = self._output.drain()
+        if self.outcome is None:
             if self._process.poll() is None:
                 if self._cancel_deadline is not None and time.monotonic() > self._cancel_deadline:
                     self._process.kill()
             else:
                 self._exited_at = self._exited_at or time.monotonic()
                 # A grandchild holding the pipes open must not keep the run alive forever.
-                if all(not t.is_alive() for t in self._threads) or time.monotonic() > self._exited_at + READER_GRACE_S:
-                    events += self._drain()
-                    self._finish(self._process.returncode)
-        return events
-
-    def _drain(self) -> list[dict]:
-        events = []
-        while True:
-            try:
-                events.append(self._events.get_nowait())
-            except queue.Empty:
-                break
+                if not self._output.reading or time.monotonic() > self._exited_at + READER_GRACE_S:
+                    events += self._output.drain()
+                    self._finish(self._process.returncode, events)
+                    return events
         self._received += events
         return events
-
-    def wait(self, on_event: Callable[[dict], None] | None = None, interval: float = 0.1) -> Outcome:
-        """Block until the run ends, passing each event to ``on_event``."""
-        while True:
-            for event in self.poll():
-                if on_event is not None:
-                    on_event(event)
-            if self.outcome is not None:
-                return self.outcome
-            time.sleep(interval)
 
     def cancel(self) -> None:
         """Ask the engine to stop (SIGINT on POSIX, terminate on Windows); killed after a grace period."""
         if self._process is None or self._process.poll() is not None or self._cancel_deadline is not None:
             return
         self._cancel_deadline = time.monotonic() + CANCEL_GRACE_S
-        try:
-            if os.name == "nt":
-                self._process.terminate()
-            else:
-                self._process.send_signal(signal.SIGINT)
-        except OSError:
-            pass
+        send_cancel(self._process)
 
     def stop(self, timeout: float = CANCEL_GRACE_S) -> Outcome:
         """Cancel and block until the process has ended (killing it after ``timeout``)."""
@@ -383,12 +414,23 @@ class EngineProcess:
                 self._process.wait()
         return self.wait()
 
-    def _finish(self, exit_code: int) -> None:
+    def _finish(self, exit_code: int, last_events: list[dict]) -> None:
+        self._received += last_events
         with _ACTIVE_LOCK:
             _ACTIVE.discard(self)
-        self.outcome = interpret(
-            exit_code, self._received, self._garbage, list(self.stderr_tail), self._cancel_deadline is not None
-        )
+        self.outcome = interpret(exit_code, self._received, self._output.garbage, list(self._output.stderr_tail),
+                                 self._cancel_deadline is not None)
+
+
+def send_cancel(process: subprocess.Popen) -> None:
+    """SIGINT on POSIX (the engine stops the running request), terminate on Windows (no SIGINT to send)."""
+    try:
+        if os.name == "nt":
+            process.terminate()
+        else:
+            process.send_signal(signal.SIGINT)
+    except OSError:
+        pass
 
 
 def interpret(

@@ -38,12 +38,14 @@ class SegmentationResult:
 
     face_labels: (m,) int part id per input triangle.
     parts: sorted by id. meshes: part id -> ((k, 3) float64 vertices, (f, 3) int64 faces).
+    folder: the result folder it was read from (it also holds the fitted model).
     """
 
     engine_version: str
     parts: tuple[PartInfo, ...]
     face_labels: np.ndarray
     meshes: dict
+    folder: Path
 
 
 def load_result(folder: Path, triangle_count: int) -> SegmentationResult:
@@ -66,6 +68,7 @@ def load_result(folder: Path, triangle_count: int) -> SegmentationResult:
         parts=parts,
         face_labels=face_labels,
         meshes=meshes,
+        folder=folder,
     )
 
 

@@ -12,11 +12,7 @@ run; ``close`` (file load, add-on disable, quit) ends it by closing its input.
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
 import subprocess
-import threading
 import time
 from collections import deque
 
@@ -25,27 +21,25 @@ from .client import (
     _ACTIVE_LOCK,
     CANCEL_GRACE_S,
     READER_GRACE_S,
-    STDERR_TAIL_LINES,
     EngineConfig,
+    FollowedRun,
     Outcome,
-    decode_event,
+    ProcessOutput,
     engine_env,
     interpret,
     python_executable,
+    send_cancel,
 )
 
 ENDING_EVENTS = ("DONE", "ERROR")
 
 
 class WarmEngine:
-    """One ``engine serve`` subprocess, its stdout and stderr readers, and the run it is serving."""
+    """One ``engine serve`` subprocess and what it has written (``ProcessOutput``)."""
 
     def __init__(self, config: EngineConfig):
         self.config = config
-        self.events: queue.Queue = queue.Queue()
-        self.garbage: list[str] = []
-        self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self.failed = False
+        self.failed = False  # its last request ended in an internal error: the next run starts a fresh one
         self.process = subprocess.Popen(
             [python_executable(config), "-m", "engine", "serve"],
             env=engine_env(config),
@@ -56,35 +50,15 @@ class WarmEngine:
             errors="replace",
             bufsize=1,
         )
-        self.readers = [threading.Thread(target=target, daemon=True)
-                        for target in (self._read_stdout, self._read_stderr)]
-        for reader in self.readers:
-            reader.start()
+        self.output = ProcessOutput(self.process)
 
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def _read_stdout(self) -> None:
-        for raw in self.process.stdout:
-            line = raw.strip()
-            if line:
-                message = decode_event(line)
-                if message is None:
-                    self.garbage.append(line[:200])
-                else:
-                    self.events.put(message)
-
-    def _read_stderr(self) -> None:
-        for raw in self.process.stderr:
-            self.stderr_tail.append(raw.rstrip())
-
     def submit(self, arguments: list[str]) -> WarmRun:
         """Send one ``segment`` request; raises OSError when the engine cannot take it (it died)."""
-        while not self.events.empty():  # nothing of an earlier run may leak into this one
-            self.events.get_nowait()
-        self.garbage.clear()
-        self.stderr_tail.clear()
+        self.output.clear()  # nothing of an earlier run may leak into this one
         self.process.stdin.write(json.dumps({"segment": arguments}) + "\n")
         self.process.stdin.flush()
         return WarmRun(self)
@@ -102,8 +76,8 @@ class WarmEngine:
             self.process.wait()
 
 
-class WarmRun:
-    """One request to a warm engine, followed like an ``EngineProcess``."""
+class WarmRun(FollowedRun):
+    """One request to a warm engine, followed like an ``EngineProcess``: it ends at its DONE or ERROR."""
 
     def __init__(self, engine: WarmEngine):
         self.engine = engine
@@ -115,65 +89,35 @@ class WarmRun:
             _ACTIVE.add(self)
 
     @property
-    def running(self) -> bool:
-        return self.outcome is None
-
-    @property
     def stderr_tail(self) -> deque[str]:
-        return self.engine.stderr_tail
+        return self.engine.output.stderr_tail
 
     def poll(self) -> list[dict]:
         """Events received since the last call; sets ``outcome`` at DONE or ERROR, or when the engine died."""
         if self.outcome is not None:
             return []
-        events = self._drain()
+        events = self.engine.output.drain(until=ENDING_EVENTS)
+        self._received += events
         ending = next((e for e in events if e.get("type") in ENDING_EVENTS), None)
         if ending is not None:
-            code = 0 if ending["type"] == "DONE" else int(ending.get("exit_code", 1))
-            self._finish(code)
+            self._finish(0 if ending["type"] == "DONE" else int(ending.get("exit_code", 1)))
         elif not self.engine.alive:
             self._died_at = self._died_at or time.monotonic()
-            if time.monotonic() > self._died_at + READER_GRACE_S or not any(r.is_alive() for r in self.engine.readers):
-                events += self._drain()
+            if not self.engine.output.reading or time.monotonic() > self._died_at + READER_GRACE_S:
+                last = self.engine.output.drain(until=ENDING_EVENTS)
+                self._received += last
+                events += last
                 self._finish(self.engine.process.returncode)
         elif self._cancel_deadline is not None and time.monotonic() > self._cancel_deadline:
             self.engine.process.kill()
         return events
-
-    def _drain(self) -> list[dict]:
-        events = []
-        while True:
-            try:
-                events.append(self.engine.events.get_nowait())
-            except queue.Empty:
-                break
-            if events[-1].get("type") in ENDING_EVENTS:
-                break
-        self._received += events
-        return events
-
-    def wait(self, on_event=None, interval: float = 0.1) -> Outcome:
-        """Block until the run ends, passing each event to ``on_event``."""
-        while True:
-            for event in self.poll():
-                if on_event is not None:
-                    on_event(event)
-            if self.outcome is not None:
-                return self.outcome
-            time.sleep(interval)
 
     def cancel(self) -> None:
         """Stop this request: SIGINT on POSIX (the engine stays), terminate on Windows; killed after a grace."""
         if self.outcome is not None or self._cancel_deadline is not None or not self.engine.alive:
             return
         self._cancel_deadline = time.monotonic() + CANCEL_GRACE_S
-        try:
-            if os.name == "nt":
-                self.engine.process.terminate()
-            else:
-                self.engine.process.send_signal(signal.SIGINT)
-        except OSError:
-            pass
+        send_cancel(self.engine.process)
 
     def stop(self, timeout: float = CANCEL_GRACE_S) -> Outcome:
         """Cancel and block until the request (or the engine) has ended."""
@@ -191,11 +135,11 @@ class WarmRun:
         return self.outcome
 
     def _finish(self, exit_code: int | None) -> None:
-        self.engine.failed = exit_code == 1  # an internal error: the next run gets a fresh engine
+        self.engine.failed = exit_code == 1
         with _ACTIVE_LOCK:
             _ACTIVE.discard(self)
-        self.outcome = interpret(exit_code, self._received, list(self.engine.garbage),
-                                 list(self.engine.stderr_tail), self._cancel_deadline is not None)
+        self.outcome = interpret(exit_code, self._received, list(self.engine.output.garbage),
+                                 list(self.engine.output.stderr_tail), self._cancel_deadline is not None)
 
 
 _engine: WarmEngine | None = None

@@ -52,7 +52,7 @@ class RunKind:
 
 def _write_discovered(context, job: Job, obj, result: SegmentationResult) -> str:
     scene_io.write_back(context, obj, job.mesh_input, result, job.settings)
-    client.store_model(job.result_folder, job.cache_dir, job.model_key)
+    client.store_model(result.folder, job.cache_dir, job.model_key)
     obj[scene_io.PROP_MODEL_KEY] = job.model_key
     return f"{len(result.parts)} parts ({len({p.type for p in result.parts})} types)"
 
@@ -107,7 +107,6 @@ class Job:
     fraction: float = 0.0
     cancel_requested: bool = False
     parts_written: str = ""
-    result_folder: Path | None = None
     written_ids: np.ndarray | None = None
 
     def apply(self, event: dict) -> None:
@@ -318,7 +317,6 @@ def _write_result(context, job: Job, folder: Path, write: Callable[..., str]) ->
     """
     mesh_input = job.mesh_input
     result = load_result(folder, len(mesh_input.faces))
-    job.result_folder = folder
     obj = _find_object(job)
     if not scene_io.mesh_matches(obj, mesh_input):
         raise scene_io.SceneError(f"'{obj.name}' was edited while the engine ran: run Discover Parts again")

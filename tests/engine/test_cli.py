@@ -174,3 +174,19 @@ def test_a_reused_field_is_saved_with_its_own_architecture(segmented_lollipop, l
     saved = json.loads((out / "model.json").read_text())["fit"]["model"]
     assert saved == json.loads((segmented_lollipop / "model.json").read_text())["fit"]["model"]
     assert load_field(out).model.settings.width == saved["width"]
+
+
+def test_a_warm_engine_keeps_a_reused_field_until_its_files_change(segmented_lollipop, tmp_path):
+    import os
+    import shutil
+
+    from engine.cli import _reused_field
+    from engine.outputs import load_field
+
+    folder = tmp_path / "model"
+    shutil.copytree(segmented_lollipop, folder)
+    first = _reused_field(folder, load_field)
+    assert _reused_field(folder, load_field) is first
+    info = folder / "model.json"
+    os.utime(info, ns=(info.stat().st_atime_ns, info.stat().st_mtime_ns + 10**9))
+    assert _reused_field(folder, load_field) is not first

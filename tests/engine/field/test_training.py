@@ -82,3 +82,22 @@ def test_the_schedule_warms_up_then_falls_to_its_floor():
     assert factor(100) == pytest.approx(0.02) and factor(500) == pytest.approx(0.02)
     values = [factor(step) for step in range(20, 101)]
     assert all(a >= b for a, b in zip(values, values[1:], strict=False))
+
+
+def test_adam_is_torch_adam_with_the_schedule_bit_for_bit():
+    """The engine's own Adam (no torch.optim, whose first step imports torch._dynamo) changes no weight."""
+    ours, theirs = linear_model(), linear_model()
+    optimiser = torch.optim.Adam(theirs.parameters(), lr=0.2)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, cosine_with_warmup(60))
+    loss = squared_error(theirs)
+    for step in range(60):
+        optimiser.zero_grad()
+        loss(torch.arange(step % 7, len(POOL), 3)).backward()
+        optimiser.step()
+        schedule.step()
+    training = Training(ours, 60, batch_size=32, learning_rate=0.2, seed=0, device=CPU)
+    ours_loss = squared_error(ours)
+    for step in range(60):
+        ours_loss(torch.arange(step % 7, len(POOL), 3)).backward()
+        training.optimiser.step(0.2 * training.schedule(step))
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))

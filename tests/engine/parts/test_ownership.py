@@ -48,3 +48,27 @@ def test_labelled_surface_points_follow_the_corner_labels():
 def test_a_part_without_surface_points_is_refused():
     with pytest.raises(BadInputError, match="no surface points"):
         SurfaceOwnership.build(np.zeros((4, 3)), np.array([0, 0, 2, 2]), 3)
+
+
+def test_part_bounds_skip_no_point_that_matters():
+    """Points beyond the clamp outside the shape skip their k-d queries; the bounds are those of all queries."""
+    from engine.parts.ownership import SurfaceOwnership, cell_distances
+    from engine.parts.part_fields import part_target_bounds
+
+    rng = np.random.default_rng(0)
+    surface = rng.normal(size=(3000, 3))
+    surface /= np.linalg.norm(surface, axis=1, keepdims=True) * 2.0  # a sphere of radius 0.5
+    labels = (surface[:, 0] > 0.1).astype(np.int64) + (surface[:, 2] > 0.3)
+    ownership = SurfaceOwnership.build(surface, labels, 3)
+    points = rng.uniform(-0.8, 0.8, size=(4000, 3))
+    shape_distance = np.linalg.norm(points, axis=1) - 0.5
+    clamp, overlap, margin = 0.1, 0.01, 0.03
+    lower, upper = part_target_bounds(points, shape_distance, ownership, clamp, overlap, margin)
+    cells = cell_distances(ownership.part_distances(points))  # every query, as before the skip
+    exact = np.maximum(shape_distance[:, None], np.where(cells <= 0.0, cells - overlap, cells))
+    free = (shape_distance[:, None] < 0.0) & (cells > 0.0) & (cells < margin)
+    expected_lower = np.where(free, cells - margin, np.where(exact <= -clamp, -np.inf, np.minimum(exact, clamp)))
+    expected_upper = np.where(free, np.inf, np.where(exact >= clamp, np.inf, np.maximum(exact, -clamp)))
+    assert (shape_distance >= clamp).sum() > 500, "the test must hold skipped points"
+    np.testing.assert_array_equal(lower, expected_lower.astype(np.float32))
+    np.testing.assert_array_equal(upper, expected_upper.astype(np.float32))
