@@ -8,7 +8,9 @@ hold it, ``active_job`` shows it to the panel, ``request_cancel`` and ``abort_ac
 
 from __future__ import annotations
 
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -267,6 +269,9 @@ def handle_event(context, job: Job, event: dict) -> None:
     try:
         message = _write_result(context, job, Path(str(event.get("output", ""))), job.kind.write)
     except (ResultError, scene_io.SceneError):
+        return
+    except Exception:  # never let the modal handler die with the run still active: DONE writes it all again
+        traceback.print_exc(file=sys.stderr)
         return
     job.parts_written = message
     job.written_ids = part_views.read_part_ids(_find_object(job).data)

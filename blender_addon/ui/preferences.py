@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
 
-from ..engine_link import client, runtime
+from ..engine_link import client, runtime, warm
 
 ADDON = __package__.rpartition(".")[0]  # the add-on's package: preferences and user folder are keyed by it
 
@@ -25,6 +25,14 @@ _last_check = {"text": "", "ok": False}
 _install = {"text": "", "ok": True, "running": False}
 TORCH_MISSING = ("PyTorch is not installed for this Blender (the Linux package for Blender 5.1+ cannot bundle "
                  "it): Edit > Preferences > Add-ons > PartSDF > Install PyTorch")
+
+
+def _keep_engine_changed(prefs, context) -> None:
+    """Turned off: end the idle warm engine now (a running request keeps it until the next run replaces it)."""
+    from ..operators import jobs
+
+    if not prefs.keep_engine and jobs.active_job() is None:
+        warm.close()
 
 
 class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
@@ -42,7 +50,7 @@ class PARTSDF_AP_preferences(bpy.types.AddonPreferences):
         "with the bundled wheels). Use it for a CUDA build of torch on Linux",
     )
     keep_engine: BoolProperty(
-        name="Keep Engine Running", default=True,
+        name="Keep Engine Running", default=True, update=_keep_engine_changed,
         description="Keep one engine process between runs (torch loaded once: Re-cluster and Rebuild start at "
         "once); it ends with the file, the add-on or Blender",
     )

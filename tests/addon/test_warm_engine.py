@@ -128,3 +128,13 @@ def test_a_newer_count_cancels_a_running_re_cluster_first(warm_settings, prefs):
     finally:
         jobs.end(bpy.context, job)
     assert live_recluster.recluster_now() is None and jobs.active_job() is None
+
+
+def test_turning_keep_engine_off_ends_the_idle_engine(warm_settings, prefs):
+    make_lollipop()
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    engine = warm.current_engine()
+    prefs.keep_engine = False
+    assert warm.current_engine() is None and engine.process.poll() is not None
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}, "runs go on, a process each"
+    assert warm.current_engine() is None
