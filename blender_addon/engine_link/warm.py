@@ -6,7 +6,8 @@ job follows exactly like an ``EngineProcess`` (``poll``, ``wait``, ``cancel``, `
 the run ends at its DONE or ERROR event. Cancel sends SIGINT, which stops only the running request
 (on Windows, where there is no SIGINT to send, the process is terminated and the next run starts a
 fresh one). An engine that died, or was started for another configuration, is replaced on the next
-run; ``close`` (file load, add-on disable, quit) ends it by closing its input.
+run; ``close`` (file load, add-on disable, quit) ends it by closing its input. ``prepare`` starts it
+ahead of the first run (the panel does, when it is shown), so that a click pays no process start.
 """
 
 from __future__ import annotations
@@ -145,17 +146,32 @@ class WarmRun(FollowedRun):
 _engine: WarmEngine | None = None
 
 
+def is_ready(config: EngineConfig) -> bool:
+    """Whether a live warm engine of ``config`` is waiting (or working): the next run starts no process."""
+    return _engine is not None and _engine.alive and _engine.config == config and not _engine.failed
+
+
+def prepare(config: EngineConfig) -> WarmEngine:
+    """The warm engine of ``config``, started (or replacing a dead, failed or differently configured one) now.
+
+    Raises OSError when no engine can be started.
+    """
+    global _engine
+    if not is_ready(config):
+        if _engine is not None:
+            _engine.close()
+            _engine = None
+        _engine = WarmEngine(config)
+    return _engine
+
+
 def run_segment(config: EngineConfig, arguments: list[str]) -> WarmRun:
     """Send ``segment ARGUMENTS`` to the warm engine of ``config``, starting (or replacing) it as needed.
 
     Raises OSError when no engine can be started.
     """
     global _engine
-    if _engine is not None and (not _engine.alive or _engine.config != config or _engine.failed):
-        _engine.close()
-        _engine = None
-    if _engine is None:
-        _engine = WarmEngine(config)
+    prepare(config)
     try:
         return _engine.submit(arguments)
     except OSError:  # it died between the check and the request: one fresh start

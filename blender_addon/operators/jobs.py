@@ -109,6 +109,7 @@ class Job:
     fraction: float = 0.0
     cancel_requested: bool = False
     parts_written: str = ""
+    parts_seconds: float | None = None  # from the start to the parts written at LABELS
     written_ids: np.ndarray | None = None
 
     def apply(self, event: dict) -> None:
@@ -123,12 +124,28 @@ class Job:
         return f"PartSDF: {building}{self.stage} {self.fraction * 100:.0f}% (Esc to cancel)"
 
 
+@dataclass(frozen=True)
+class RunTimes:
+    """Seconds of the last ended run from its start: to the parts written at LABELS (None: not early) and to
+    its end (results written)."""
+
+    kind: str
+    parts_s: float | None
+    total_s: float
+
+
 _active: Job | None = None
+_last_times: RunTimes | None = None
 
 
 def active_job() -> Job | None:
     """The run in progress, if any (read by the panel)."""
     return _active
+
+
+def last_run_times() -> RunTimes | None:
+    """How long the last ended run took (benchmarks and tests read it)."""
+    return _last_times
 
 
 def begin(context, kind: RunKind, pieces: int) -> Job:
@@ -140,9 +157,12 @@ def begin(context, kind: RunKind, pieces: int) -> Job:
 
 def end(context, job: Job) -> tuple[set, str, str]:
     """Release the active run and write back its result (``finish_job``)."""
-    global _active
+    global _active, _last_times
     _active = None
-    return finish_job(context, job)
+    try:
+        return finish_job(context, job)
+    finally:
+        _last_times = RunTimes(job.kind.name, job.parts_seconds, time.monotonic() - job.started)
 
 
 def request_cancel() -> bool:
@@ -274,6 +294,7 @@ def handle_event(context, job: Job, event: dict) -> None:
         traceback.print_exc(file=sys.stderr)
         return
     job.parts_written = message
+    job.parts_seconds = time.monotonic() - job.started
     job.written_ids = part_views.read_part_ids(_find_object(job).data)
     if not bpy.app.background:
         try:
@@ -289,7 +310,7 @@ def finish_job(context, job: Job) -> tuple[set, str, str]:
     or a failure then keeps the parts and says so.
     """
     outcome = job.process.outcome
-    kept = f"{job.parts_written} kept; " if job.parts_written else ""
+    kept = f"{job.parts_written} (in {job.parts_seconds:.0f} s) kept; " if job.parts_written else ""
     try:
         if outcome.cancelled or job.cancel_requested:
             if kept:
@@ -298,7 +319,8 @@ def finish_job(context, job: Job) -> tuple[set, str, str]:
         if not outcome.ok:
             return _failed(kept, outcome.message)
         if kept:
-            message = f"{job.parts_written}, {_write_result(context, job, outcome.output, _write_part_meshes)}"
+            message = (f"{job.parts_written} in {job.parts_seconds:.0f} s, "
+                       f"{_write_result(context, job, outcome.output, _write_part_meshes)}")
         else:
             message = _write_result(context, job, outcome.output, job.kind.write)
         return {"FINISHED"}, "INFO", f"PartSDF: {message} in {time.monotonic() - job.started:.0f} s"

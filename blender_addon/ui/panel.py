@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..engine_link import runtime
+from ..engine_link import client, runtime, warm
 from ..operators import edit, jobs, run
 from ..operators.part_list import PARTSDF_OT_select_part, PARTSDF_OT_toggle_part
 from ..scene import scene_io
@@ -53,8 +53,11 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         column.prop(settings, "live_recluster")
         job = jobs.active_job()
         if job is None:
-            if not preferences.engine_config(context).python and not runtime.has_torch(preferences.runtime_folder()):
+            config = preferences.engine_config(context)
+            if not config.python and not runtime.has_torch(preferences.runtime_folder()):
                 preferences.draw_torch_status(layout)
+            elif config.keep_warm:
+                _warm_up_soon(config)
             row = layout.row()
             row.scale_y = 1.5
             row.operator_context = "INVOKE_DEFAULT"
@@ -68,6 +71,41 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         layout.progress(factor=job.fraction, type="BAR", text=f"{job.stage} {job.fraction * 100:.0f}%")
         layout.operator(run.PARTSDF_OT_cancel.bl_idname, icon="CANCEL",
                         text="Stop Part Meshes" if job.parts_written else "Cancel")
+
+
+class _WarmUp:
+    """What the panel's warm-up did: a timer pending, and the configuration it gave up on."""
+
+    pending = False
+    refused: client.EngineConfig | None = None  # the engine could not start, or died after its warm-up
+    started: object = None  # the engine the last warm-up started
+
+
+def _warm_up_soon(config: client.EngineConfig) -> None:
+    """Start the warm engine of ``config`` from a timer (not from the draw), so that a click finds Python
+    and torch loaded.
+
+    After a file load (which ends the engine) it starts again; an engine that could not start, or died
+    after its warm-up, is not retried here: the next run starts one and reports why.
+    """
+    if _WarmUp.pending or config == _WarmUp.refused or warm.is_ready(config):
+        return
+    started = _WarmUp.started
+    if started is not None and started is warm.current_engine() and not started.alive:
+        _WarmUp.refused = config
+        return
+    _WarmUp.pending = True
+
+    def start() -> None:
+        _WarmUp.pending = False
+        if jobs.active_job() is not None:
+            return
+        try:
+            _WarmUp.started = warm.prepare(config)
+        except OSError:
+            _WarmUp.refused = config
+
+    bpy.app.timers.register(start, first_interval=0.0)
 
 
 def _count_row(layout, settings, name: str, auto_name: str) -> None:
