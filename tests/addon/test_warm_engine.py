@@ -138,3 +138,20 @@ def test_turning_keep_engine_off_ends_the_idle_engine(warm_settings, prefs):
     assert warm.current_engine() is None and engine.process.poll() is not None
     assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}, "runs go on, a process each"
     assert warm.current_engine() is None
+
+
+def test_an_engine_prepared_ahead_takes_the_first_click(warm_settings, prefs):
+    """The panel's warm-up starts the engine before Discover; the click runs in it, and the parts come
+    at LABELS before the part meshes."""
+    from blender_addon.ui import preferences
+
+    make_lollipop()
+    config = preferences.engine_config(bpy.context)
+    assert not warm.is_ready(config)
+    pid = warm.prepare(config).process.pid
+    assert warm.is_ready(config) and warm.prepare(config).process.pid == pid, "a ready engine is kept"
+    warm_settings.build_meshes = True
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    assert engine_pid() == pid, "Discover ran in the prepared engine"
+    times = jobs.last_run_times()
+    assert times.kind == "discover" and times.parts_s is not None and 0 < times.parts_s < times.total_s
