@@ -34,8 +34,11 @@ def engine_pid() -> int:
 
 
 def wait_for_progress(job: jobs.Job) -> None:
+    """Until the fit's training steps run (not only its stage start, which precedes the SDF sampling: a
+    cancel that lands in a long C call is answered only after it, and past the grace the engine is killed)."""
     deadline = time.monotonic() + 120
-    while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" for e in job.process.poll()):
+    while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" and e.get("fraction", 0) > 0
+                  for e in job.process.poll()):
         assert job.process.running and time.monotonic() < deadline
         time.sleep(0.05)
 
