@@ -80,6 +80,20 @@ class SpectralEmbedding:
 
 
 LOOSE_VERTEX_MASS = 1e-6
+EIGEN_SHIFT = -1e-3  # shift-invert just below 0: L - shift * M is positive definite
+
+
+def shifted_inverse(laplacian: sp.spmatrix, mass: sp.spmatrix, shift: float) -> sla.LinearOperator:
+    """``x -> (L - shift M)^-1 x`` by a sparse LU that uses the matrix's symmetry.
+
+    L - shift M is symmetric positive definite for a shift below 0, so no pivoting is
+    needed and a symmetric fill-reducing ordering applies: on the snowman (51,744
+    vertices) half the fill of scipy's default (COLAMD, with pivoting) and solves
+    12 ms instead of 20 ms (docs/design.md, "Speed").
+    """
+    factor = sla.splu((laplacian - shift * mass).tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                      options={"SymmetricMode": True})
+    return sla.LinearOperator(laplacian.shape, matvec=factor.solve, dtype=np.float64)
 
 
 def spectral_embedding(
@@ -96,7 +110,8 @@ def spectral_embedding(
     # A vertex in no face (loose) has no area and no edge: a mass floor keeps L + sigma M invertible.
     mass = sp.diags(np.where(areas > 0.0, areas / areas.mean(), LOOSE_VERTEX_MASS)).tocsc()
     start = np.random.default_rng(0).random(n)
-    values, vectors = sla.eigsh(laplacian, count, M=mass, sigma=-1e-3, which="LM", v0=start, tol=1e-4)
+    values, vectors = sla.eigsh(laplacian, count, M=mass, sigma=EIGEN_SHIFT, which="LM", v0=start, tol=1e-4,
+                                OPinv=shifted_inverse(laplacian, mass, EIGEN_SHIFT))
     order = np.argsort(values)
     return SpectralEmbedding(values=np.maximum(values[order], 0.0), vectors=vectors[:, order])
 

@@ -3,7 +3,7 @@ import pytest
 import trimesh
 
 from engine.errors import BadInputError
-from engine.mesh.loading import load_mesh, validate_mesh
+from engine.mesh.loading import load_mesh, validate_mesh, write_obj
 
 
 def test_loading_keeps_vertex_order(tmp_path, unit_cube):
@@ -41,3 +41,12 @@ def test_missing_unknown_and_unreadable_files(tmp_path):
     (tmp_path / "broken.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\n\x00\x01")
     with pytest.raises(BadInputError):
         load_mesh(tmp_path / "broken.ply")
+
+
+def test_written_obj_reads_back_with_the_same_vertices_and_faces(tmp_path):
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    vertices = sphere.vertices * np.array([1.0, 2e-5, 3e4])
+    write_obj(tmp_path / "part.obj", vertices, sphere.faces)
+    back = trimesh.load(tmp_path / "part.obj", process=False)
+    np.testing.assert_allclose(back.vertices, vertices, rtol=1e-6)
+    np.testing.assert_array_equal(back.faces, sphere.faces)

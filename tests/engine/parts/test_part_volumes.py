@@ -221,3 +221,12 @@ def test_open_input_still_gets_closed_part_meshes(lollipop):
         assert len(part_faces) == 0 or is_watertight(part_faces)
     empty = sum(len(f) == 0 for _, f in result.parts.meshes.parts)
     assert empty == len([w for w in reporter.warnings if "thinner" in w])
+
+
+def test_watertight_check_refuses_holes_doubled_faces_and_facing_copies():
+    faces = trimesh.creation.icosphere(subdivisions=2).faces
+    assert is_watertight(faces) and is_watertight(faces[:, ::-1])
+    assert not is_watertight(faces[:-1])
+    assert not is_watertight(np.concatenate([faces, faces[:1]]))
+    assert not is_watertight(np.concatenate([faces, faces[:, ::-1]]))
+    assert not is_watertight(np.zeros((0, 3), dtype=np.int64))
