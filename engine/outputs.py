@@ -210,7 +210,9 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
         graph = fitted.graph
         np.savez(folder / SURFACE_GRAPH, edges=graph.edges.astype(np.int32), weights=graph.weights,
                  areas=graph.areas, values=graph.embedding.values,
-                 vectors=graph.embedding.vectors.astype(np.float32))
+                 vectors=graph.embedding.vectors.astype(np.float32),
+                 **({} if graph.clusters is None else {"clusters": graph.clusters.astype(np.int32),
+                                                       "clusters_seed": graph.clusters_seed}))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -248,7 +250,10 @@ def _load_graph(path: Path) -> SurfaceGraph | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             embedding = SpectralEmbedding(values=data["values"], vectors=data["vectors"].astype(np.float64))
+            clustered = "clusters" in data and "clusters_seed" in data
             return SurfaceGraph(edges=data["edges"].astype(np.int64), weights=data["weights"],
-                                areas=data["areas"], embedding=embedding)
+                                areas=data["areas"], embedding=embedding,
+                                clusters=data["clusters"].astype(np.int64) if clustered else None,
+                                clusters_seed=int(data["clusters_seed"]) if clustered else None)
     except (OSError, KeyError, ValueError):
         return None

@@ -26,7 +26,14 @@ from .parts.part_meshes import PartMeshes, part_meshes
 from .progress import Reporter
 from .segment.classifier import held_out_accuracy
 from .segment.given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
-from .segment.segmentation import Segmentation, SurfaceGraph, build_surface_graph, graph_key, segment_surface
+from .segment.segmentation import (
+    Segmentation,
+    SurfaceGraph,
+    build_surface_graph,
+    graph_key,
+    segment_surface,
+    with_clusters,
+)
 from .segment.types import group_types
 from .settings import RunSettings
 
@@ -317,6 +324,7 @@ def _cluster(
                              graph_key=key)
             del features  # (u, d): the graph holds what segmenting needs
         clock.reporter.progress(0.6)
+        fitted = replace(fitted, graph=with_clusters(fitted.graph, settings.segment, settings.seed))
         segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
         # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
         accuracy = None if cached else held_out_accuracy(layers, segmentation.part_labels, settings.seed)

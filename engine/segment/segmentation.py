@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,13 +39,17 @@ CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the
 class SurfaceGraph:
     """What segmentation needs of a welded mesh and its fitted field.
 
-    edges: (e, 2), weights: (e,), areas: (n,), embedding: eigenpairs.
+    edges: (e, 2), weights: (e,), areas: (n,), embedding: eigenpairs; clusters: (n,) the k-means
+    over-segmentation of the embedding with seed ``clusters_seed`` (None until ``with_clusters``),
+    kept so that a re-cluster to another part count does not run k-means again.
     """
 
     edges: np.ndarray
     weights: np.ndarray
     areas: np.ndarray
     embedding: SpectralEmbedding
+    clusters: np.ndarray | None = None
+    clusters_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,22 @@ def build_surface_graph(
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding)
 
 
+def with_clusters(graph: SurfaceGraph, settings: SegmentSettings, seed: int) -> SurfaceGraph:
+    """The graph with its over-segmentation for ``seed``: itself when it has it, else a copy with it.
+
+    The cluster count is the graph's own (``graph_key`` holds it), so only the seed can differ.
+    """
+    if graph.clusters is not None and graph.clusters_seed == seed:
+        return graph
+    over = min(max(settings.max_parts, settings.parts or 0), graph.embedding.vectors.shape[1])
+    return replace(graph, clusters=cluster_embedding(graph.embedding, over, seed), clusters_seed=seed)
+
+
 def segment_surface(
     vertices: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
 ) -> Segmentation:
     """Parts and types of a welded surface (see module docstring)."""
-    over = max(settings.max_parts, settings.parts or 0)
-    clusters = cluster_embedding(graph.embedding, min(over, graph.embedding.vectors.shape[1]), seed)
-    fragments = split_into_instances(clusters, graph.edges)
+    fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, graph.edges)
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, graph.edges, min_size)
     threshold = CUT_AFFINITY * float(np.median(graph.weights))

@@ -35,6 +35,8 @@ def test_the_saved_field_loads_back_to_the_same_network(segmented_lollipop, tmp_
     assert (again.normalisation, again.mesh_hash, again.graph_key) == (
         fitted.normalisation, fitted.mesh_hash, fitted.graph_key)
     assert np.array_equal(again.graph.edges, fitted.graph.edges)
+    assert fitted.graph.clusters is not None and again.graph.clusters_seed == fitted.graph.clusters_seed
+    assert np.array_equal(again.graph.clusters, fitted.graph.clusters)
 
 
 def test_a_damaged_model_description_is_bad_input(segmented_lollipop, tmp_path):

@@ -9,6 +9,7 @@ from engine.mesh.loading import load_mesh
 from engine.outputs import load_field
 from engine.pipeline import run
 from engine.progress import Reporter
+from engine.segment.segmentation import segment_surface, with_clusters
 from engine.settings import run_settings
 
 
@@ -24,3 +25,16 @@ def test_a_reused_field_is_not_changed_by_the_run(segmented_lollipop, lollipop):
     after = reuse.model.state_dict()
     assert all(torch.equal(before[k], after[k]) and after[k].device.type == "cpu" for k in before)
     assert len(np.unique(result.vertex_labels)) == 2
+
+
+def test_a_recluster_keeps_the_over_segmentation_of_its_seed_and_makes_a_new_one_for_another(segmented_lollipop):
+    graph = load_field(segmented_lollipop).graph
+    settings = run_settings("fast", parts=2).segment
+    assert with_clusters(graph, settings, graph.clusters_seed) is graph
+    recomputed = with_clusters(replace(graph, clusters=None), settings, graph.clusters_seed)
+    assert np.array_equal(recomputed.clusters, graph.clusters)  # the kept clusters are what k-means gives
+    other = with_clusters(graph, settings, graph.clusters_seed + 1)
+    assert other.clusters_seed == graph.clusters_seed + 1 and other is not graph
+    vertices = np.zeros((len(graph.areas), 3))  # the same on both sides: only the clusters' source differs
+    kept = segment_surface(vertices, graph, settings, graph.clusters_seed).part_labels
+    assert np.array_equal(kept, segment_surface(vertices, recomputed, settings, graph.clusters_seed).part_labels)
