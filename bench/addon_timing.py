@@ -3,16 +3,17 @@
 The repository's add-on is enabled in a throw-away Blender user folder; the snowman becomes a mesh
 object; Discover Parts (balanced, part meshes on) and then Re-cluster run as the operators do in
 background mode. Times are from the operator call to the parts written back into the scene (the
-LABELS event) and to its return (part meshes written too). Discover runs twice: first with no engine
-started, then (another seed, so no cached model) with the warm engine started ``WARM_UP_S`` before
-the click, as the panel does when it is shown. CoACD (its defaults) then runs on the same mesh in the
-same run, so the ratios compare numbers taken minutes apart.
+LABELS event) and to its return (part meshes written too). Discover runs first with no engine
+started, then a few times (each with another seed, so no cached model) with the warm engine started
+``WARM_UP_S`` before the first click, as the panel does when it is shown, with CoACD (its defaults) on
+the same mesh after each click, so the ratios compare numbers taken seconds apart.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -26,8 +27,12 @@ ADDON = "blender_addon"
 WARM_UP_S = 10.0  # the engine's start (Python, torch) takes about 2.5 s here
 
 
-def addon_timings(threads: int, shape: str = "snowman") -> dict:
-    """Seconds of Discover Parts (with part meshes) and Re-cluster (3 parts) on ``shape``, through bpy."""
+def addon_timings(threads: int, shape: str = "snowman", repeats: int = 3) -> dict:
+    """Seconds of Discover Parts (with part meshes) and Re-cluster on ``shape``, through bpy.
+
+    The warm-engine Discover, CoACD and the warm Re-cluster run ``repeats`` times each (this machine's
+    timings vary by up to about 20 % from run to run); the rest once.
+    """
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="partsdf-bench-blender-")
     import bpy  # noqa: I001  (addon_utils is importable only once bpy is)
     import addon_utils
@@ -52,27 +57,35 @@ def addon_timings(threads: int, shape: str = "snowman") -> dict:
     settings = bpy.context.scene.partsdf.settings
     settings.quality, settings.auto_parts, settings.build_meshes = "balanced", True, True
     discover = _discover(bpy, jobs)
-    seconds = {}
-    for name, keep, parts in (("warm", True, 3), ("cold", False, 4)):
-        preferences.keep_engine = keep
-        settings.auto_parts, settings.parts = False, parts
-        started = time.perf_counter()
-        assert bpy.ops.partsdf.recluster() == {"FINISHED"}
-        seconds[name] = time.perf_counter() - started
-        assert len(obj.partsdf.parts) == parts
+    recluster_warm = []
+    for attempt in range(repeats):  # 3, 4, 3, ... parts: each a real re-cluster of the warm engine's field
+        preferences.keep_engine = True
+        recluster_warm.append(_recluster(bpy, obj, settings, 3 + attempt % 2))
+    preferences.keep_engine = False
+    recluster_cold = _recluster(bpy, obj, settings, 5)
     preferences.keep_engine = True
-    settings.auto_parts, settings.seed = True, settings.seed + 1  # a new model: the field is fitted again
     warm.prepare(addon_preferences.engine_config(bpy.context))
     time.sleep(WARM_UP_S)
-    prewarmed = _discover(bpy, jobs)
-    warm.close()  # CoACD gets both cores, as the engine had
+    prewarmed, coacd_seconds = [], []
+    for _ in range(repeats):  # CoACD after each click, so both see the same load on the machine
+        settings.auto_parts, settings.seed = True, settings.seed + 1  # a new model: the field is fitted again
+        prewarmed.append(_discover(bpy, jobs))
+        started = time.perf_counter()
+        coacd_hulls(vertices, faces)  # in a child process; the idle warm engine takes no CPU meanwhile
+        coacd_seconds.append(time.perf_counter() - started)
+    warm.close()
+    return {"shape": shape, "vertices": len(vertices), "repeats": repeats, "discover": discover,
+            "discover_prewarmed": prewarmed, "coacd_s": coacd_seconds, "recluster_warm_s": recluster_warm,
+            "recluster_cold_s": recluster_cold, "blender": bpy.app.version_string}
+
+
+def _recluster(bpy, obj, settings, parts: int) -> float:
+    """Seconds of one Re-cluster to ``parts`` parts, from the operator call to its return."""
+    settings.auto_parts, settings.parts = False, parts
     started = time.perf_counter()
-    coacd_hulls(vertices, faces)
-    coacd_seconds = time.perf_counter() - started
-    return {"shape": shape, "vertices": len(vertices), "discover": discover, "discover_prewarmed": prewarmed,
-            "coacd_s": coacd_seconds,
-            "recluster_warm_s": seconds["warm"], "recluster_cold_s": seconds["cold"],
-            "blender": bpy.app.version_string}
+    assert bpy.ops.partsdf.recluster() == {"FINISHED"}
+    assert len(obj.partsdf.parts) == parts
+    return time.perf_counter() - started
 
 
 def _discover(bpy, jobs) -> tuple[float, float]:
@@ -83,25 +96,38 @@ def _discover(bpy, jobs) -> tuple[float, float]:
     return times.parts_s, times.total_s
 
 
+def _median_and_range(values: list[float], digits: int) -> str:
+    """'median (min-max)' of the values, or the one value."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
 def render_addon_timings(row: dict, threads: int) -> str:
-    (cold_parts, cold_all), (warm_parts, warm_all) = row["discover"], row["discover_prewarmed"]
+    cold_parts, cold_all = row["discover"]
+    warm_parts, warm_all = ([times[i] for times in row["discover_prewarmed"]] for i in (0, 1))
     coacd = row["coacd_s"]
+    parts_ratio = statistics.median(p / c for p, c in zip(warm_parts, coacd, strict=True))
+    meshes_ratio = statistics.median(a / c for a, c in zip(warm_all, coacd, strict=True))
     return "\n".join([
         "## Through the add-on (real Blender)",
         "",
         f"Measured {datetime.date.today().isoformat()} on {machine_summary()}: `python -m bench addon --threads "
         f"{threads}` (bpy {row['blender']}, background mode). Discover Parts, part meshes on: *no engine* "
         "starts the engine with the click; *engine warm* finds it started (as the panel starts it when shown, "
-        f"here {WARM_UP_S:.0f} s before the click; another seed, so the field is fitted again). Seconds from "
-        "the operator call to the parts written into the scene and to the part meshes written. Re-cluster (to "
-        "3 parts) runs in the warm engine; the cold one (to 4 parts) starts its own engine process, as with "
-        "Keep Engine Running off. CoACD (its defaults, in a child process) ran on the same mesh after them.",
+        f"here {WARM_UP_S:.0f} s before the first click; each click another seed, so the field is fitted again). "
+        "Seconds from the operator call to the parts written into the scene and to the part meshes written. "
+        "Re-cluster (to 3 or 4 parts) runs in the warm engine; the one in a new process (to 5 parts) starts its "
+        "own engine, as with Keep Engine Running off. CoACD (its defaults, in a child process) ran on the same "
+        f"mesh after each warm click. Warm clicks, warm re-clusters and CoACD: median of {row['repeats']} "
+        "(range); ratios are medians of the per-click ratios.",
         "",
         "| shape | vertices | Discover, no engine: parts s | part meshes s | Discover, engine warm: parts s | "
         "part meshes s | Re-cluster, warm engine, s | Re-cluster, new process, s | CoACD s | warm parts / CoACD | "
         "warm part meshes / CoACD |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {row['shape']} | {row['vertices']:,} | {cold_parts:.1f} | {cold_all:.1f} | {warm_parts:.1f} | "
-        f"{warm_all:.1f} | {row['recluster_warm_s']:.2f} | {row['recluster_cold_s']:.2f} | {coacd:.1f} | "
-        f"{warm_parts / coacd:.2f} | {warm_all / coacd:.2f} |",
+        f"| {row['shape']} | {row['vertices']:,} | {cold_parts:.1f} | {cold_all:.1f} | "
+        f"{_median_and_range(warm_parts, 1)} | {_median_and_range(warm_all, 1)} | "
+        f"{_median_and_range(row['recluster_warm_s'], 2)} | {row['recluster_cold_s']:.2f} | "
+        f"{_median_and_range(coacd, 1)} | {parts_ratio:.2f} | {meshes_ratio:.2f} |",
     ]) + "\n"

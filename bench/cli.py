@@ -4,7 +4,7 @@
 - ``python -m bench memory [K ...]``: peak memory by mesh size (a markdown table on stdout)
 - ``python -m bench threads [T ...]``: stage times by CPU thread count (a markdown table on stdout)
 - ``python -m bench speed [--previous PATH]``: seconds to parts and to part meshes (a markdown table on stdout)
-- ``python -m bench addon [--threads T]``: Discover Parts and Re-cluster timed through the add-on in bpy
+- ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
 
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         from .addon_timing import addon_timings, render_addon_timings
 
         threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else 2
-        print(render_addon_timings(addon_timings(threads), threads))
+        repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else 3
+        print(render_addon_timings(addon_timings(threads, repeats=repeats), threads))
         return 0
     if argv[:1] == ["threads"]:
         from .thread_scaling import default_thread_counts, render_thread_table, thread_scaling
