@@ -4,6 +4,8 @@
 - ``python -m bench memory [K ...]``: peak memory by mesh size (a markdown table on stdout)
 - ``python -m bench threads [T ...]``: stage times by CPU thread count (a markdown table on stdout)
 - ``python -m bench speed [--previous PATH]``: seconds to parts and to part meshes (a markdown table on stdout)
+- ``python -m bench psb --data DIR [--per-category N]``: the Princeton Segmentation Benchmark's development
+  split (Rand-index error, ARI against the medoid human, CoACD and shape-diameter baselines), docs/psb.md
 - ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
@@ -22,7 +24,7 @@ from .memory_table import MEMORY_SUBDIVISIONS
 
 def shape_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="the shape benchmark of BENCHMARK.md "
-                                     "(other commands: memory, threads, speed, addon, sdf-compare)")
+                                     "(other commands: memory, threads, speed, addon, psb, sdf-compare)")
     parser.add_argument("--shapes", nargs="*", help="shape names (default: all)")
     parser.add_argument("--quality", choices=QUALITIES, default="balanced")
     parser.add_argument("--baselines", action="store_true", help="also run the baselines")
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = speed_table(args.threads, args.previous)
         print(render_speed_table(rows, args.threads, args.previous))
         return 0 if all(row["exit_code"] == 0 for row in rows) else 1
+    if argv[:1] == ["psb"]:
+        from .psb import run_psb
+
+        return run_psb(argv[1:])
     if argv[:1] == ["addon"]:
         from .addon_timing import addon_timings, render_addon_timings
 
