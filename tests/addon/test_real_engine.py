@@ -63,7 +63,9 @@ def test_cancel_stops_the_real_engine(two_parts, prefs):
     jobs._active = job
     try:
         deadline = time.monotonic() + 120
-        while not any(e["type"] == "PROGRESS" for e in job.process.poll()):
+        # Cancel once training runs: a cancel inside the SDF sampling's C call waits for it (STATUS.md).
+        while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" and e.get("fraction", 0) > 0
+                      for e in job.process.poll()):
             assert job.process.running and time.monotonic() < deadline
             time.sleep(0.05)
         started = time.monotonic()
