@@ -57,10 +57,8 @@ def addon_timings(threads: int, shape: str = "snowman", repeats: int = 3) -> dic
     settings = bpy.context.scene.partsdf.settings
     settings.quality, settings.auto_parts, settings.build_meshes = "balanced", True, True
     discover = _discover(bpy, jobs)
-    recluster_warm = []
-    for attempt in range(repeats):  # 3, 4, 3, ... parts: each a real re-cluster of the warm engine's field
-        preferences.keep_engine = True
-        recluster_warm.append(_recluster(bpy, obj, settings, 3 + attempt % 2))
+    preferences.keep_engine = True  # 3, 4, 3, ... parts: each a real re-cluster of the warm engine's field
+    recluster_warm = [_recluster(bpy, obj, settings, 3 + attempt % 2) for attempt in range(repeats)]
     preferences.keep_engine = False
     recluster_cold = _recluster(bpy, obj, settings, 5)
     preferences.keep_engine = True

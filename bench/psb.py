@@ -25,9 +25,11 @@ import numpy as np
 
 from engine.errors import BadInputError
 from engine.mesh.loading import load_mesh
+from engine.mesh.sampling import face_areas
 from engine.segment.given_parts import majority_face_labels
 
 from .metrics import adjusted_rand
+from .report import finite_mean
 
 HELD_OUT_MODULUS = 5
 """Meshes whose id modulo this is 1 are held out for independent evaluation: never opened."""
@@ -103,12 +105,6 @@ def read_segmentation(path: Path, face_count: int) -> np.ndarray:
     return labels
 
 
-def face_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(m,) area of each triangle; vertices: (n, 3), faces: (m, 3)."""
-    corners = vertices[faces]
-    return 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
-
-
 def rand_index_error(first: np.ndarray, second: np.ndarray, weights: np.ndarray) -> float:
     """1 - Rand index of two labelings of the same (m,) items, each pair weighted by its items' weights.
 
@@ -146,16 +142,22 @@ def score(labels: np.ndarray, humans: list[np.ndarray], weights: np.ndarray, ref
     }
 
 
-def bench_mesh(entry: BenchmarkMesh, quality: str, threads: int, baselines: tuple[str, ...]) -> dict:
-    """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh."""
+def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """(vertices (n, 3), faces (m, 3), the human segmentations, each (m,)) of one development mesh."""
+    vertices, faces = load_mesh(entry.mesh)
+    return vertices, faces, [read_segmentation(path, len(faces)) for path in entry.segmentations]
+
+
+def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, humans: list[np.ndarray],
+               quality: str, threads: int, baselines: tuple[str, ...]) -> dict:
+    """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh
+    (``load_benchmark_mesh``); the row also holds our face labels and the medoid human's index."""
     from engine.pipeline import run
     from engine.progress import Reporter
     from engine.settings import run_settings
 
     from .baselines import baseline_labels
 
-    vertices, faces = load_mesh(entry.mesh)
-    humans = [read_segmentation(path, len(faces)) for path in entry.segmentations]
     weights = face_areas(vertices, faces)
     reference = medoid(humans, weights)
     row = {"id": entry.id, "category": entry.category, "kind": entry.kind, "faces": len(faces),
@@ -190,13 +192,8 @@ def colour_ids_like(labels: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.vectorize(lookup.get, otypes=[np.int64])(labels)
 
 
-def _mean(values) -> float:
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    return float(np.mean(values)) if values else float("nan")
-
-
 def _method_mean(rows: list[dict], method: str, key: str) -> float:
-    return _mean(row["methods"][method].get(key) for row in rows if method in row["methods"])
+    return finite_mean(row["methods"][method].get(key) for row in rows if method in row["methods"])
 
 
 def _failures(rows: list[dict], method: str) -> int:
@@ -231,7 +228,7 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
             continue
         kind = group[0]["kind"] if name[0] != "*" else ""
         cells = [name, kind, str(len(group)), f"{np.median([r['human_parts'] for r in group]):.0f}",
-                 f"{_mean(r['human_consistency'] for r in group):.3f}"]
+                 f"{finite_mean(r['human_consistency'] for r in group):.3f}"]
         cells += [f"{_method_mean(group, m, 'rand_error'):.3f}" + (f" ({_failures(group, m)} failed)"
                                                                    if _failures(group, m) else "") for m in methods]
         cells += [f"{_method_mean(group, 'partsdf', 'ari_medoid'):.3f}",
@@ -282,7 +279,8 @@ def run_psb(argv: list[str]) -> int:
     baselines = () if args.no_baselines else PSB_BASELINES
     rows, sheet, started = [], [], time.perf_counter()
     for number, entry in enumerate(meshes, 1):
-        row = bench_mesh(entry, args.quality, args.threads, baselines)
+        vertices, faces, humans = load_benchmark_mesh(entry)
+        row = bench_mesh(entry, vertices, faces, humans, args.quality, args.threads, baselines)
         rows.append(row)
         ours = row["methods"]["partsdf"]
         elapsed = time.perf_counter() - started
@@ -290,8 +288,7 @@ def run_psb(argv: list[str]) -> int:
               f"(humans {row['human_consistency']:.3f}), {ours['parts']} parts in {ours['seconds']:.1f} s; "
               f"ETA {elapsed / number * (len(meshes) - number) / 60:.0f} min", flush=True)
         if not any(e.caption.startswith(entry.category) for e in sheet):
-            vertices, faces = load_mesh(entry.mesh)
-            human = read_segmentation(entry.segmentations[row["medoid"]], len(faces))
+            human = humans[row["medoid"]]
             sheet.append(SheetEntry(vertices, faces, colour_ids_like(row["labels"], human), human,
                                     f"{entry.category} {entry.id}: {ours['rand_error']:.2f}"))
     image = None

@@ -15,7 +15,8 @@ PUBLISHED_ARI = {
 }
 
 
-def _mean(values) -> float:
+def finite_mean(values) -> float:
+    """Mean of the values that are neither None nor nan (nan when none are)."""
     values = [v for v in values if v is not None and not np.isnan(v)]
     return float(np.mean(values)) if values else float("nan")
 
@@ -69,11 +70,12 @@ def _segmentation_table(rows: dict) -> list[str]:
     nine = [n for n in rows if n in PUBLISHED_ARI]
     if nine:
         lines.append(
-            f"| **average of the nine** | | | {_mean(rows[n]['auto']['ari'] for n in nine):.3f} | "
-            f"{_mean(rows[n]['auto']['miou'] for n in nine):.3f} | | {_mean(rows[n]['k']['ari'] for n in nine):.3f} | "
-            f"{_mean(rows[n]['k']['miou'] for n in nine):.3f} | 0.559 | "
-            f"{_mean(rows[n]['activations only']['ari'] for n in nine):.3f} | "
-            f"{_mean(rows[n]['creases only']['ari'] for n in nine):.3f} |"
+            f"| **average of the nine** | | | {finite_mean(rows[n]['auto']['ari'] for n in nine):.3f} | "
+            f"{finite_mean(rows[n]['auto']['miou'] for n in nine):.3f} | | "
+            f"{finite_mean(rows[n]['k']['ari'] for n in nine):.3f} | "
+            f"{finite_mean(rows[n]['k']['miou'] for n in nine):.3f} | 0.559 | "
+            f"{finite_mean(rows[n]['activations only']['ari'] for n in nine):.3f} | "
+            f"{finite_mean(rows[n]['creases only']['ari'] for n in nine):.3f} |"
         )
     return lines + ["", "*Published: best layer chosen per shape by ground truth (BENCHMARK.md); ours chooses "
                     "nothing by ground truth."]
@@ -148,9 +150,9 @@ def _ownership_table(parts: dict) -> list[str]:
     for name, p in parts.items():
         cells = [_ownership_cell(p["rows"][m]) for m in methods] + ([_ownership_cell(p["coacd"])] if coacd else [])
         lines.append(f"| {name} | {p['true_parts']} | " + " | ".join(cells) + " |")
-    averages = [f"{_mean(p['rows'][m]['accuracy'] for p in parts.values()):.3f}" for m in methods]
+    averages = [f"{finite_mean(p['rows'][m]['accuracy'] for p in parts.values()):.3f}" for m in methods]
     if coacd:
-        averages.append(f"{_mean(p['coacd'].get('accuracy') for p in parts.values()):.3f}")
+        averages.append(f"{finite_mean(p['coacd'].get('accuracy') for p in parts.values()):.3f}")
     lines.append(f"| **average accuracy ({len(parts)} shapes)** | | " + " | ".join(averages) + " |")
     return lines
 

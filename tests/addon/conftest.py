@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,13 @@ def parts(scene, prefs, fake_python):
     obj = make_lollipop()
     assert bpy.ops.partsdf.discover_parts("EXEC_DEFAULT") == {"FINISHED"}
     return obj
+
+
+def wait_for_training(job) -> None:
+    """Wait until the fit's training steps run (not only its stage start, which precedes the SDF sampling: a
+    cancel that lands in a long C call is answered only after it, and past the grace the engine is killed)."""
+    deadline = time.monotonic() + 120
+    while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" and e.get("fraction", 0) > 0
+                  for e in job.process.poll()):
+        assert job.process.running and time.monotonic() < deadline
+        time.sleep(0.05)

@@ -8,7 +8,7 @@ import time
 import bpy
 import numpy as np
 import pytest
-from conftest import engine_available, make_lollipop
+from conftest import engine_available, make_lollipop, wait_for_training
 from test_batch import run_batch
 from test_operator import job_folders, vertex_membership
 
@@ -62,12 +62,7 @@ def test_cancel_stops_the_real_engine(two_parts, prefs):
     job = jobs.start_job(bpy.context)
     jobs._active = job
     try:
-        deadline = time.monotonic() + 120
-        # Cancel once training runs: a cancel inside the SDF sampling's C call waits for it (STATUS.md).
-        while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" and e.get("fraction", 0) > 0
-                      for e in job.process.poll()):
-            assert job.process.running and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_training(job)
         started = time.monotonic()
         jobs.request_cancel()
         outcome = job.process.wait(interval=0.05)

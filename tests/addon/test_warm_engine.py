@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import bpy
 import pytest
-from conftest import engine_available, make_lollipop, scene_fingerprint
+from conftest import engine_available, make_lollipop, scene_fingerprint, wait_for_training
 
 from blender_addon import _shutdown
 from blender_addon.engine_link import warm
@@ -31,16 +30,6 @@ def engine_pid() -> int:
     engine = warm.current_engine()
     assert engine is not None and engine.alive
     return engine.process.pid
-
-
-def wait_for_progress(job: jobs.Job) -> None:
-    """Until the fit's training steps run (not only its stage start, which precedes the SDF sampling: a
-    cancel that lands in a long C call is answered only after it, and past the grace the engine is killed)."""
-    deadline = time.monotonic() + 120
-    while not any(e["type"] == "PROGRESS" and e.get("stage") == "fit" and e.get("fraction", 0) > 0
-                  for e in job.process.poll()):
-        assert job.process.running and time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 def test_runs_share_one_engine_that_stays_loaded(warm_settings, prefs):
@@ -67,7 +56,7 @@ def test_an_engine_killed_mid_run_fails_the_run_cleanly_and_the_next_run_works(w
     make_lollipop()
     before = scene_fingerprint()
     job = jobs.start_job(bpy.context)
-    wait_for_progress(job)
+    wait_for_training(job)
     os.kill(engine_pid(), signal.SIGKILL)
     outcome = job.process.wait(interval=0.05)
     assert not outcome.ok and "killed by signal 9" in outcome.message
@@ -82,7 +71,7 @@ def test_cancel_stops_the_request_and_keeps_the_engine(warm_settings, prefs):
     job = jobs.start_job(bpy.context)
     jobs._active = job
     try:
-        wait_for_progress(job)
+        wait_for_training(job)
         pid = engine_pid()
         jobs.request_cancel()
         assert job.process.wait(interval=0.05).cancelled
