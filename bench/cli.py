@@ -6,6 +6,10 @@
 - ``python -m bench speed [--previous PATH]``: seconds to parts and to part meshes (a markdown table on stdout)
 - ``python -m bench psb --data DIR [--per-category N]``: the Princeton Segmentation Benchmark's development
   split (Rand-index error, ARI against the medoid human, CoACD and shape-diameter baselines), docs/psb.md
+- ``python -m bench kitbash [--shapes ...]``: the shapes as kitbashed assets (loose parts, screws, boards),
+  docs/kitbash.md
+- ``python -m bench stability [--shapes ...]``: each shape meshed at three resolutions and jittered,
+  docs/stability.md
 - ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
@@ -24,7 +28,8 @@ from .memory_table import MEMORY_SUBDIVISIONS
 
 def shape_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="the shape benchmark of BENCHMARK.md "
-                                     "(other commands: memory, threads, speed, addon, psb, sdf-compare)")
+                                     "(other commands: memory, threads, speed, addon, psb, kitbash, "
+                                     "stability, sdf-compare)")
     parser.add_argument("--shapes", nargs="*", help="shape names (default: all)")
     parser.add_argument("--quality", choices=QUALITIES, default="balanced")
     parser.add_argument("--baselines", action="store_true", help="also run the baselines")
@@ -85,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         from .psb import run_psb
 
         return run_psb(argv[1:])
+    if argv[:1] == ["kitbash"]:
+        from .kitbash import run_kitbash
+
+        return run_kitbash(argv[1:])
+    if argv[:1] == ["stability"]:
+        from .stability import run_stability
+
+        return run_stability(argv[1:])
     if argv[:1] == ["addon"]:
         from .addon_timing import addon_timings, render_addon_timings
 

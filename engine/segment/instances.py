@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from ..mesh.graph import adjacency
 
@@ -25,6 +26,21 @@ def split_into_instances(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
     graph = adjacency(edges[same], len(labels))
     _, regions = connected_components(graph, directed=False)
     return renumber(regions)
+
+
+def piece_contacts(vertices: np.ndarray, edges: np.ndarray, distance: float) -> np.ndarray:
+    """(c, 2) vertex pairs closer than ``distance`` that lie on different connected pieces.
+
+    vertices: (n, 3), edges: (e, 2). Where a kitbashed asset's closed pieces touch or cross (a screw sunk
+    into a board, boards laid side by side) their vertices come this close; these pairs let merging
+    steps see the contact. Splitting into instances never uses them, so touching alone fuses nothing.
+    Empty for a mesh in one piece.
+    """
+    count, piece = connected_components(adjacency(edges, len(vertices)), directed=False)
+    if count == 1:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = cKDTree(vertices).query_pairs(distance, output_type="ndarray").astype(np.int64)
+    return pairs[piece[pairs[:, 0]] != piece[pairs[:, 1]]]
 
 
 def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -> np.ndarray:

@@ -16,6 +16,10 @@
    the most nearly convex pairs merge until that count remains; if the cuts
    alone left fewer regions, merging restarts from the over-segmentation
    and stops at the count.
+   Separate pieces (a kitbashed asset's closed parts) stay apart in steps 2-3;
+   where they touch (vertices within ``PIECE_CONTACT`` edge lengths) a small
+   fragment merges into the piece it sits on (a screw into its board) and
+   step 4 merges pieces whose union is nearly convex (boards of one slab).
 5. Types: parts grouped by a size- and pose-invariant shape signature.
 """
 
@@ -29,10 +33,11 @@ from ..mesh.graph import concave_angles, unique_edges, vertex_areas
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import merge_nearly_convex
-from .instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
+from .instances import merge_across_weak_cuts, merge_small_regions, piece_contacts, split_into_instances
 from .types import group_types
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
+PIECE_CONTACT = 2.0  # separate pieces touch where their vertices are closer than this many edge lengths
 
 
 @dataclass(frozen=True)
@@ -99,17 +104,18 @@ def segment_surface(
 ) -> Segmentation:
     """Parts and types of a welded surface (see module docstring)."""
     fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, graph.edges)
+    spacing = float(np.median(np.linalg.norm(vertices[graph.edges[:, 0]] - vertices[graph.edges[:, 1]], axis=1)))
+    touching = np.concatenate([graph.edges, piece_contacts(vertices, graph.edges, PIECE_CONTACT * spacing)])
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
-    fragments = merge_small_regions(fragments, graph.edges, min_size)
+    fragments = merge_small_regions(fragments, touching, min_size)
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold)
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
-        spacing = float(np.median(np.linalg.norm(vertices[graph.edges[:, 0]] - vertices[graph.edges[:, 1]], axis=1)))
         threshold = max(settings.convex_concavity, 2.0 * spacing)
-        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, threshold=threshold)
+        regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold)
     elif regions.max() + 1 >= settings.parts:
-        regions = merge_nearly_convex(regions, graph.edges, vertices, seed, target=settings.parts)
+        regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts)
     else:
         regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts)
     part_types, type_names = group_types(vertices, regions, settings.types)

@@ -38,3 +38,16 @@ def test_a_recluster_keeps_the_over_segmentation_of_its_seed_and_makes_a_new_one
     vertices = np.zeros((len(graph.areas), 3))  # the same on both sides: only the clusters' source differs
     kept = segment_surface(vertices, graph, settings, graph.clusters_seed).part_labels
     assert np.array_equal(kept, segment_surface(vertices, recomputed, settings, graph.clusters_seed).part_labels)
+
+
+def test_kitbashed_pieces_stay_apart_where_they_touch_and_screws_join_the_part_they_sit_in():
+    from bench.kitbash import _pieces_mesh, loose_pieces, screw_pieces
+    from bench.metrics import adjusted_rand
+    from bench.shapes import benchmark_shapes
+
+    shape = replace(benchmark_shapes()["table"], mesh_resolution=96)
+    parts = loose_pieces(shape)
+    vertices, faces, truth = _pieces_mesh(parts + screw_pieces(shape, parts))
+    labels = run(vertices, faces, run_settings("fast", threads=2, part_meshes=False), Reporter()).vertex_labels
+    assert len(np.unique(labels)) == 5  # the top and four legs; the eight screws are in them
+    assert adjusted_rand(truth, labels) > 0.99

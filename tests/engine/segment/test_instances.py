@@ -1,6 +1,11 @@
 import numpy as np
 
-from engine.segment.instances import merge_across_weak_cuts, merge_small_regions, split_into_instances
+from engine.segment.instances import (
+    merge_across_weak_cuts,
+    merge_small_regions,
+    piece_contacts,
+    split_into_instances,
+)
 
 # A path graph 0-1-2-3-4-5-6-7.
 PATH = np.array([[i, i + 1] for i in range(7)])
@@ -15,6 +20,14 @@ def test_small_fragment_joins_the_neighbour_it_touches_most():
     regions = np.array([0, 0, 0, 1, 2, 2, 2, 2])
     merged = merge_small_regions(regions, PATH, min_size=2)
     assert merged.max() == 1 and merged[3] in (merged[2], merged[4])
+
+
+def test_piece_contacts_join_only_different_pieces_that_come_close():
+    # two segments touching end to end (vertices 1 and 2 coincide) and a third far away
+    vertices = np.array([[0.0, 0, 0], [1, 0, 0], [1, 0, 0], [2, 0, 0], [9, 0, 0], [10, 0, 0]])
+    edges = np.array([[0, 1], [2, 3], [4, 5]])
+    assert piece_contacts(vertices, edges, 0.1).tolist() == [[1, 2]]
+    assert piece_contacts(vertices[:2], edges[:1], 5.0).shape == (0, 2)  # one piece: no contacts
 
 
 def test_loose_pieces_are_never_merged():
