@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 
 from ..engine_link.contract import part_color
-from ..scene import part_views, scene_io
+from ..scene import look, part_views, scene_io
 
 
 def _holder(context):
@@ -246,11 +246,13 @@ class PARTSDF_OT_isolate_part(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def separate_parts(context, obj, cap_holes: bool) -> list:
+def separate_parts(context, obj, cap_holes: bool, keep_look: bool = True) -> list:
     """One new object per part holding a copy of the part's faces (``obj`` is left as it is).
 
-    With ``cap_holes`` each opening left by the cut is filled with a polygon. The copies go into a
-    new '<object> separated' collection (replacing an earlier one). Returns the new objects.
+    With ``cap_holes`` each opening left by the cut is filled with a polygon. With ``keep_look`` the
+    copies keep the object's materials (UVs and colour attributes come with the faces), else each is
+    in its part's colour. The copies go into a new '<object> separated' collection (replacing an
+    earlier one). Returns the new objects.
     """
     import bmesh
 
@@ -282,14 +284,29 @@ def separate_parts(context, obj, cap_holes: bool) -> list:
         mesh = bpy.data.meshes.new(f"{obj.name} {item.label}")
         bm.to_mesh(mesh)
         bm.free()
-        mesh.materials.append(item.material)
-        mesh.polygons.foreach_set("material_index", np.zeros(len(mesh.polygons), np.int32))
+        if keep_look:
+            _keep_asset_materials(obj, mesh)
+        else:
+            mesh.materials.append(item.material)
+            mesh.polygons.foreach_set("material_index", np.zeros(len(mesh.polygons), np.int32))
         copy = bpy.data.objects.new(mesh.name, mesh)
         copy.matrix_world = obj.matrix_world.copy()
         copy.partsdf.source = obj  # never segmented again by a batch run; selecting it shows obj's parts
         collection.objects.link(copy)
         created.append(copy)
     return created
+
+
+def _keep_asset_materials(obj, mesh) -> None:
+    """Give a copy of some of ``obj``'s faces (the saved material indices came with them) the object's
+    own materials, and drop the part views it copied (part colours, part ids, saved indices)."""
+    for material in look.asset_materials(obj):
+        mesh.materials.append(material)
+    indices = look.original_material_indices(mesh)
+    mesh.polygons.foreach_set("material_index", np.clip(indices, 0, max(len(mesh.materials) - 1, 0)).astype(np.int32))
+    for name in (part_views.COLOR_ATTRIBUTE, part_views.PART_ATTRIBUTE, look.ORIGINAL_MATERIAL_ATTRIBUTE):
+        if name in mesh.attributes:
+            mesh.attributes.remove(mesh.attributes[name])
 
 
 class PARTSDF_OT_separate_parts(bpy.types.Operator):
@@ -305,7 +322,7 @@ class PARTSDF_OT_separate_parts(bpy.types.Operator):
     def execute(self, context):
         obj = _holder(context)
         with _ObjectModeEdit(obj):
-            created = separate_parts(context, obj, self.cap_holes)
+            created = separate_parts(context, obj, self.cap_holes, context.scene.partsdf.settings.keep_look)
         self.report({"INFO"}, f"{len(created)} part copies in '{obj.name} separated'")
         return {"FINISHED"}
 

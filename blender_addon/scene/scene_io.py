@@ -14,7 +14,7 @@ import numpy as np
 
 from ..engine_link.contract import part_color
 from ..engine_link.result import SegmentationResult
-from . import part_views
+from . import look, part_views
 
 PROP_SETTINGS = "partsdf_settings"
 PROP_ENGINE = "partsdf_engine_version"
@@ -91,6 +91,7 @@ def polygon_labels(triangle_polygons: np.ndarray, face_labels: np.ndarray, polyg
 def write_back(context, obj, mesh_input: MeshInput, result: SegmentationResult, settings: dict) -> None:
     """Write a result onto ``obj`` (replacing an earlier run's): part ids and metadata, then their views."""
     clear_results(obj)
+    look.save_original_materials(obj.data)
     labels = polygon_labels(mesh_input.triangle_polygons, result.face_labels, mesh_input.polygon_count)
     state = obj.partsdf
     for part in result.parts:
@@ -118,6 +119,7 @@ def clear_results(obj) -> None:
         mesh.color_attributes.remove(mesh.color_attributes[part_views.COLOR_ATTRIBUTE])
     if part_views.PART_ATTRIBUTE in mesh.attributes:
         mesh.attributes.remove(mesh.attributes[part_views.PART_ATTRIBUTE])
+    look.restore_original_materials(mesh)
     if collection is not None and len(collection.all_objects) == 0 and not collection.children:
         bpy.data.collections.remove(collection)
     for key in (PROP_SETTINGS, PROP_ENGINE, PROP_PARTS, PROP_MODEL_KEY):
@@ -125,15 +127,20 @@ def clear_results(obj) -> None:
             del obj[key]
 
 
-def new_part_object(obj, item, vertices: np.ndarray, faces: np.ndarray):
+def new_part_object(obj, item, vertices: np.ndarray, faces: np.ndarray, keep_look: bool = True):
     """A part object from (k, 3) object-space vertices and (f, 3) triangles, in ``obj``'s parts collection.
 
-    It takes ``obj``'s current transform, so it sits on the part wherever the object was moved.
+    It takes ``obj``'s current transform, so it sits on the part wherever the object was moved. With
+    ``keep_look`` it carries the materials, UVs and colours of the part's own faces (``look``), else
+    the part's colour.
     """
     mesh = bpy.data.meshes.new(f"{obj.name} {item.label}")
     mesh.from_pydata(vertices.tolist(), [], faces.tolist())
     mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
-    mesh.materials.append(item.material)
+    if keep_look:
+        look.transfer_look(obj, np.flatnonzero(part_views.read_part_ids(obj.data) == item.part_id), mesh)
+    else:
+        mesh.materials.append(item.material)
     mesh.update()
     part_object = bpy.data.objects.new(mesh.name, mesh)
     part_object.matrix_world = obj.matrix_world.copy()
@@ -200,9 +207,10 @@ def replace_part_objects(context, obj, result: SegmentationResult) -> tuple[int,
         parent.children.link(collection)
         state.collection = collection
     written, without = 0, []
+    keep_look = context.scene.partsdf.settings.keep_look
     for item in state.parts:
         if item.part_id in result.meshes:
-            item.mesh_object = new_part_object(obj, item, *result.meshes[item.part_id])
+            item.mesh_object = new_part_object(obj, item, *result.meshes[item.part_id], keep_look=keep_look)
             written += 1
         else:
             without.append(item.label)

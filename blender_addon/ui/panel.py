@@ -50,6 +50,7 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         _count_row(column, settings, "types", "auto_types")
         column.prop(settings, "seed")
         column.prop(settings, "build_meshes")
+        column.prop(settings, "keep_look")
         column.prop(settings, "live_recluster")
         job = jobs.active_job()
         if job is None:

@@ -52,6 +52,12 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
         default=True,
         description="Also build a closed mesh per part, in a '<object> parts' collection",
     )
+    keep_look: BoolProperty(
+        name="Keep Look",
+        default=True,
+        description="Part meshes and separated parts keep the object's materials, UV maps and colour attributes "
+        "(off: each in its part colour)",
+    )
     split_pieces: IntProperty(
         name="Pieces", default=2, min=2, max=64,
         description="Number of pieces Split by Activations cuts the active part into",

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +110,26 @@ def select_only(obj) -> None:
     if obj is not None:
         obj.select_set(True)
     bpy.context.view_layer.objects.active = obj
+
+
+HEAD_POLYGONS = 16 * 8  # the lollipop's UV sphere (16 segments, 8 rings) comes first in the joined mesh
+RED, BLUE = (1.0, 0.0, 0.0, 1.0), (0.0, 0.0, 1.0, 1.0)
+
+
+def dress_lollipop(obj) -> None:
+    """Give the lollipop an asset's look: a 'Candy' material on the head, 'Wood' on the stick, and a
+    vertex colour attribute 'Paint', red on the head and blue on the stick (its UV map comes with it)."""
+    mesh = obj.data
+    for name in ("Candy", "Wood"):
+        mesh.materials.append(bpy.data.materials.new(name))
+    head = np.arange(len(mesh.polygons)) < HEAD_POLYGONS
+    mesh.polygons.foreach_set("material_index", np.where(head, 0, 1).astype(np.int32))
+    head_vertices = np.zeros(len(mesh.vertices), bool)
+    for polygon in mesh.polygons[:HEAD_POLYGONS]:
+        head_vertices[list(polygon.vertices)] = True
+    paint = mesh.color_attributes.new("Paint", "FLOAT_COLOR", "POINT")
+    paint.data.foreach_set("color", np.where(head_vertices[:, None], RED, BLUE).astype(np.float32).ravel())
+    mesh.update()
 
 
 def scene_fingerprint() -> dict:

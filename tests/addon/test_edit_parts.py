@@ -5,10 +5,10 @@ from __future__ import annotations
 import bpy
 import numpy as np
 import pytest
-from conftest import make_lollipop, scene_fingerprint
+from conftest import HEAD_POLYGONS, RED, dress_lollipop, make_lollipop, scene_fingerprint
 from test_operator import vertex_membership
 
-from blender_addon.scene import part_views
+from blender_addon.scene import look, part_views
 
 
 def ids_of(obj) -> np.ndarray:
@@ -189,6 +189,37 @@ def test_separate_copies_each_part_and_keeps_the_original(parts, cap):
         assert (open_edges == 0) if cap else (open_edges > 0)
     assert bpy.ops.partsdf.separate_parts() == {"FINISHED"}  # again: replaces, does not pile up
     assert len(bpy.data.collections["Lollipop separated"].objects) == 3
+
+
+def test_separated_parts_keep_the_assets_materials_uvs_and_colours_and_a_rerun_keeps_the_originals(
+        scene, prefs, fake_python):
+    prefs.python_path = fake_python("ok")
+    obj = make_lollipop()
+    dress_lollipop(obj)
+    dressed = np.array([p.material_index for p in obj.data.polygons])
+    for _ in range(2):  # the second run must not take the first run's part materials for the asset's own
+        assert bpy.ops.partsdf.discover_parts("EXEC_DEFAULT") == {"FINISHED"}
+        np.testing.assert_array_equal(look.original_material_indices(obj.data), dressed)
+        assert [m.name for m in look.asset_materials(obj)] == ["Candy", "Wood"]
+    assert bpy.ops.partsdf.separate_parts(cap_holes=False) == {"FINISHED"}
+    ids = ids_of(obj)
+    for copy, item in zip(bpy.data.collections["Lollipop separated"].objects, obj.partsdf.parts, strict=True):
+        mesh = copy.data
+        assert [m.name for m in mesh.materials] == ["Candy", "Wood"]
+        own = np.flatnonzero(ids == item.part_id)
+        copied = np.array([p.material_index for p in mesh.polygons])
+        np.testing.assert_array_equal(np.bincount(copied, minlength=2), np.bincount(dressed[own], minlength=2))
+        assert "UVMap" in mesh.uv_layers and "Paint" in mesh.color_attributes
+        assert part_views.COLOR_ATTRIBUTE not in mesh.color_attributes
+        assert look.ORIGINAL_MATERIAL_ATTRIBUTE not in mesh.attributes
+    scene.partsdf.settings.keep_look = False
+    assert bpy.ops.partsdf.separate_parts() == {"FINISHED"}
+    for copy, item in zip(bpy.data.collections["Lollipop separated"].objects, obj.partsdf.parts, strict=True):
+        assert list(copy.data.materials) == [item.material]
+    paint = np.empty(len(obj.data.vertices) * 4, np.float32)
+    obj.data.color_attributes["Paint"].data.foreach_get("color", paint)
+    assert (paint.reshape(-1, 4)[list(obj.data.polygons[0].vertices)] == RED).all()  # the source is untouched
+    assert HEAD_POLYGONS < len(obj.data.polygons)
 
 
 def test_split_by_activations_adds_parts_after_the_last(parts):

@@ -8,7 +8,7 @@ import time
 import bpy
 import numpy as np
 import pytest
-from conftest import engine_available, make_lollipop, wait_for_training
+from conftest import BLUE, RED, dress_lollipop, engine_available, make_lollipop, wait_for_training
 from test_batch import run_batch
 from test_operator import job_folders, vertex_membership
 
@@ -55,6 +55,32 @@ def test_discover_parts_on_a_lollipop(two_parts, prefs):
         assert len(part_object.data.polygons) > 100
         assert (corners.min(axis=0) > low - 0.05).all() and (corners.max(axis=0) < high + 0.05).all()
     assert job_folders(prefs) == []
+
+
+def test_part_meshes_keep_the_assets_materials_uvs_and_colours(two_parts, prefs):
+    obj = make_lollipop()
+    dress_lollipop(obj)
+    uv = np.empty(len(obj.data.loops) * 2, np.float32)
+    obj.data.uv_layers["UVMap"].data.foreach_get("uv", uv)
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    head_z = max(v.co.z for v in obj.data.vertices) - 0.5  # the sphere's centre, in object space
+    seen = set()
+    for item in obj.partsdf.parts:
+        mesh = item.mesh_object.data
+        assert [m.name for m in mesh.materials] == ["Candy", "Wood"]
+        centres = np.array([p.center.z for p in mesh.polygons])
+        is_head = bool(np.median(centres) > head_z - 0.3)
+        seen.add(is_head)
+        materials = np.array([p.material_index for p in mesh.polygons])
+        assert np.mean(materials == (0 if is_head else 1)) > 0.9  # Candy on the head, Wood on the stick
+        part_uv = np.empty(len(mesh.loops) * 2, np.float32)
+        mesh.uv_layers["UVMap"].data.foreach_get("uv", part_uv)
+        assert part_uv.min() >= uv.min() - 1e-5 and part_uv.max() <= uv.max() + 1e-5 and part_uv.std() > 0.05
+        paint = np.empty(len(mesh.loops) * 4, np.float32)
+        mesh.color_attributes["Paint"].data.foreach_get("color", paint)
+        expected = np.array(RED if is_head else BLUE)
+        assert np.mean(np.abs(paint.reshape(-1, 4) - expected).max(axis=1) < 0.05) > 0.9
+    assert seen == {True, False}, "one part mesh is the head, the other the stick"
 
 
 def test_cancel_stops_the_real_engine(two_parts, prefs):
