@@ -8,6 +8,10 @@ orthographic camera. Colours are the engine's part colours (``contract.part_colo
 from __future__ import annotations
 
 import math
+import pickle
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +72,17 @@ def render_contact_sheet(entries: list[SheetEntry], path: Path) -> Path:
     return Path(path)
 
 
+def render_contact_sheet_apart(entries: list[SheetEntry], path: Path) -> Path:
+    """``render_contact_sheet`` in a fresh Python process: bpy cannot be imported into a process that has
+    already loaded another Embree (pymeshlab's, for the shape-diameter baseline)."""
+    with tempfile.TemporaryDirectory(prefix="partsdf-sheet-") as folder:
+        entries_path = Path(folder) / "entries.pickle"
+        entries_path.write_bytes(pickle.dumps(entries))
+        subprocess.run([sys.executable, "-m", "bench.contact_sheet", str(entries_path), str(Path(path).resolve())],
+                       check=True, cwd=Path(__file__).resolve().parents[1])
+    return Path(path)
+
+
 def _unit_box(vertices: np.ndarray) -> np.ndarray:
     """(n, 3) Y-up vertices as Blender Z-up ones turned to a three-quarter view (35 degrees about the
     vertical, the top tilted 25 degrees towards the camera), centred, the longest side 1."""
@@ -104,3 +119,7 @@ def _add_caption(bpy, scene, text: str, location: np.ndarray) -> None:
     material.diffuse_color = (0.1, 0.1, 0.1, 1.0)
     curve.materials.append(material)
     scene.collection.objects.link(caption)
+
+
+if __name__ == "__main__":
+    render_contact_sheet(pickle.loads(Path(sys.argv[1]).read_bytes()), Path(sys.argv[2]))

@@ -271,7 +271,7 @@ def run_psb(argv: list[str]) -> int:
     """Run the development split, print progress, write the markdown and the contact sheet."""
     import shlex
 
-    from .contact_sheet import SheetEntry, render_contact_sheet
+    from .contact_sheet import SheetEntry, render_contact_sheet_apart
     from .machine import machine_summary
 
     args = psb_parser().parse_args(argv)
@@ -291,11 +291,10 @@ def run_psb(argv: list[str]) -> int:
             human = humans[row["medoid"]]
             sheet.append(SheetEntry(vertices, faces, colour_ids_like(row["labels"], human), human,
                                     f"{entry.category} {entry.id}: {ours['rand_error']:.2f}"))
-    image = None
-    if sheet:
-        render_contact_sheet(sheet, args.image)
-        image = str(Path(args.image).resolve().relative_to(Path(args.output).resolve().parent))
+    image = str(Path(args.image).resolve().relative_to(Path(args.output).resolve().parent)) if sheet else None
     command = "python -m bench psb " + shlex.join(argv)
-    args.output.write_text(render_psb(rows, baselines, command, machine_summary(), image))
+    args.output.write_text(render_psb(rows, baselines, command, machine_summary(), image))  # before the picture
+    if sheet:
+        render_contact_sheet_apart(sheet, args.image)
     print(f"wrote {args.output} and {args.image}")
     return 0

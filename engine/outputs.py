@@ -212,7 +212,8 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
                  areas=graph.areas, values=graph.embedding.values,
                  vectors=graph.embedding.vectors.astype(np.float32),
                  **({} if graph.clusters is None else {"clusters": graph.clusters.astype(np.int32),
-                                                       "clusters_seed": graph.clusters_seed}))
+                                                       "clusters_seed": graph.clusters_seed}),
+                 **({} if graph.covering is None else {"covering": graph.covering.astype(np.int32)}))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -254,6 +255,7 @@ def _load_graph(path: Path) -> SurfaceGraph | None:
             return SurfaceGraph(edges=data["edges"].astype(np.int64), weights=data["weights"],
                                 areas=data["areas"], embedding=embedding,
                                 clusters=data["clusters"].astype(np.int64) if clustered else None,
-                                clusters_seed=int(data["clusters_seed"]) if clustered else None)
+                                clusters_seed=int(data["clusters_seed"]) if clustered else None,
+                                covering=data["covering"].astype(np.int64) if "covering" in data else None)
     except (OSError, KeyError, ValueError):
         return None

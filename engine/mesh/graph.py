@@ -39,6 +39,39 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return normals / np.maximum(length, 1e-30)
 
 
+def piece_ids(edges: np.ndarray, count: int) -> np.ndarray:
+    """(count,) int: the connected piece of each vertex, for the mesh edges (e, 2)."""
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(adjacency(edges, count), directed=False)[1]
+
+
+def covering_pieces(vertices: np.ndarray, faces: np.ndarray, pieces: np.ndarray, offset: float) -> np.ndarray:
+    """(n,) int64: the piece a vertex lies inside of, or -1 (the vertex is on the outer surface).
+
+    pieces: (n,) piece id per vertex (``piece_ids``). A vertex is inside piece j when, moved ``offset``
+    along its outward normal, it is still inside j's closed surface (generalised winding number above
+    one half, libigl's fast approximation): a screw's shank sunk in a board, the cap of one sphere
+    inside another, the face where two boards lie against each other.
+    """
+    import igl
+
+    moved = vertices + offset * vertex_normals(vertices, faces)
+    covering = np.full(len(vertices), -1, dtype=np.int64)
+    face_pieces = pieces[faces[:, 0]]
+    for piece in np.unique(face_pieces):
+        own = faces[face_pieces == piece]
+        corners = vertices[np.unique(own)]
+        near = np.flatnonzero((pieces != piece) & (moved >= corners.min(axis=0)).all(axis=1)
+                              & (moved <= corners.max(axis=0)).all(axis=1))
+        if len(near) == 0:
+            continue
+        winding = igl.fast_winding_number(np.ascontiguousarray(vertices, dtype=np.float64),
+                                          np.ascontiguousarray(own, dtype=np.int64), moved[near])
+        covering[near[np.asarray(winding) > 0.5]] = piece
+    return covering
+
+
 def concave_angles(vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(e,) float radians: angle between the end normals of concave edges, 0 on convex ones.
 

@@ -44,10 +44,15 @@ def merge_nearly_convex(
     seed: int,
     threshold: float = np.inf,
     target: int = 1,
+    covering: np.ndarray | None = None,
+    pieces: np.ndarray | None = None,
 ) -> np.ndarray:
     """Merge adjacent regions whose union is the most nearly convex, one pair at a time.
 
-    regions: (n,) labels, edges: (e, 2), vertices: (n, 3) unit-cube positions.
+    regions: (n,) labels, edges: (e, 2), vertices: (n, 3) unit-cube positions; covering: (n,) int,
+    the piece each vertex is hidden inside of or -1 (``engine.mesh.graph.covering_pieces``), or None:
+    a vertex hidden inside a piece that is mostly in the union is not on the union's outer surface,
+    and is left out of its concavity. pieces: (n,) piece id per vertex, given with ``covering``.
     Stops when no adjacent pair's union has concavity below ``threshold`` or
     when ``target`` regions remain. Returns (n,) labels renumbered 0..r-1.
     """
@@ -62,7 +67,8 @@ def merge_nearly_convex(
         for p, q in pairs:
             key = (int(p), int(q))
             if key not in cache:
-                cache[key] = concavity(vertices[(regions == p) | (regions == q)], rng)
+                union = (regions == p) | (regions == q)
+                cache[key] = concavity(vertices[union & ~_hidden_in(union, covering, pieces)], rng)
             scores.append(cache[key])
         best = int(np.argmin(scores))
         if scores[best] >= threshold:
@@ -71,3 +77,11 @@ def merge_nearly_convex(
         regions[regions == drop] = keep
         cache = {key: value for key, value in cache.items() if keep not in key and drop not in key}
     return np.unique(regions, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _hidden_in(union: np.ndarray, covering: np.ndarray | None, pieces: np.ndarray | None) -> np.ndarray:
+    """(n,) bool: vertices hidden inside a piece most of whose vertices are in the (n,) bool ``union``."""
+    if covering is None:
+        return np.zeros(len(union), bool)
+    share = np.bincount(pieces[union], minlength=pieces.max() + 1) / np.bincount(pieces)
+    return (covering >= 0) & (share[np.maximum(covering, 0)] > 0.5)

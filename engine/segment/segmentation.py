@@ -19,7 +19,9 @@
    Separate pieces (a kitbashed asset's closed parts) stay apart in steps 2-3;
    where they touch (vertices within ``PIECE_CONTACT`` edge lengths) a small
    fragment merges into the piece it sits on (a screw into its board) and
-   step 4 merges pieces whose union is nearly convex (boards of one slab).
+   step 4 merges pieces whose union is nearly convex (boards of one slab),
+   judged on the union's outer surface only (what one piece hides inside
+   another would fill the concavity between them).
 5. Types: parts grouped by a size- and pose-invariant shape signature.
 """
 
@@ -29,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..mesh.graph import concave_angles, unique_edges, vertex_areas
+from ..mesh.graph import concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import merge_nearly_convex
@@ -46,7 +48,8 @@ class SurfaceGraph:
 
     edges: (e, 2), weights: (e,), areas: (n,), embedding: eigenpairs; clusters: (n,) the k-means
     over-segmentation of the embedding with seed ``clusters_seed`` (None until ``with_clusters``),
-    kept so that a re-cluster to another part count does not run k-means again.
+    kept so that a re-cluster to another part count does not run k-means again. covering: (n,) int,
+    the piece a vertex is hidden inside of, -1 where none (``covering_pieces``; None: one piece).
     """
 
     edges: np.ndarray
@@ -55,6 +58,7 @@ class SurfaceGraph:
     embedding: SpectralEmbedding
     clusters: np.ndarray | None = None
     clusters_seed: int | None = None
+    covering: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,14 @@ def build_surface_graph(
     weights = edge_weights(strength, concave, settings.crease_angle)
     areas = vertex_areas(vertices, faces)
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
-    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding)
+    pieces = piece_ids(edges, len(vertices))
+    covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
+    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering)
+
+
+def _spacing(vertices: np.ndarray, edges: np.ndarray) -> float:
+    """The median edge length."""
+    return float(np.median(np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)))
 
 
 def with_clusters(graph: SurfaceGraph, settings: SegmentSettings, seed: int) -> SurfaceGraph:
@@ -104,8 +115,9 @@ def segment_surface(
 ) -> Segmentation:
     """Parts and types of a welded surface (see module docstring)."""
     fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, graph.edges)
-    spacing = float(np.median(np.linalg.norm(vertices[graph.edges[:, 0]] - vertices[graph.edges[:, 1]], axis=1)))
+    spacing = _spacing(vertices, graph.edges)
     touching = np.concatenate([graph.edges, piece_contacts(vertices, graph.edges, PIECE_CONTACT * spacing)])
+    pieces = None if graph.covering is None else piece_ids(graph.edges, len(vertices))
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, touching, min_size)
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
@@ -113,9 +125,11 @@ def segment_surface(
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
-        regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold)
+        regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
+                                       covering=graph.covering, pieces=pieces)
     elif regions.max() + 1 >= settings.parts:
-        regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts)
+        regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts,
+                                       covering=graph.covering, pieces=pieces)
     else:
         regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts)
     part_types, type_names = group_types(vertices, regions, settings.types)
