@@ -1,0 +1,25 @@
+import numpy as np
+import trimesh
+
+from engine.mesh.graph import covering_pieces, piece_ids, unique_edges
+
+
+def test_covering_pieces_finds_what_one_closed_piece_hides_inside_another():
+    big = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
+    small = trimesh.creation.icosphere(subdivisions=3, radius=0.3)
+    small_vertices = np.asarray(small.vertices) + [0.9, 0.0, 0.0]  # half sunk into the big sphere's side
+    vertices = np.concatenate([big.vertices, small_vertices])
+    faces = np.concatenate([big.faces, small.faces + len(big.vertices)])
+    pieces = piece_ids(unique_edges(faces), len(vertices))
+    covering = covering_pieces(vertices, faces, pieces, offset=0.02)
+    # clearly inside or outside (the faceted surfaces and the 0.02 offset blur a band at the crossing)
+    small_radius = np.linalg.norm(small_vertices, axis=1)
+    big_to_small = np.linalg.norm(np.asarray(big.vertices) - [0.9, 0, 0], axis=1)
+    assert (covering[len(big.vertices):][small_radius < 0.95] == pieces[0]).all()
+    assert (covering[len(big.vertices):][small_radius > 1.0] == -1).all()
+    assert (covering[:len(big.vertices)][big_to_small < 0.25] == pieces[-1]).all()
+    assert (covering[:len(big.vertices)][big_to_small > 0.3] == -1).all()
+    assert (small_radius < 0.95).sum() > 10 and (big_to_small < 0.25).sum() > 3
+    assert set(np.unique(covering)) == {-1, pieces[0], pieces[-1]}
+    one = covering_pieces(np.asarray(big.vertices), np.asarray(big.faces), np.zeros(len(big.vertices), int), 0.02)
+    assert (one == -1).all()  # a single closed surface hides nothing
