@@ -52,7 +52,9 @@ def merge_nearly_convex(
     regions: (n,) labels, edges: (e, 2), vertices: (n, 3) unit-cube positions; covering: (n,) int,
     the piece each vertex is hidden inside of or -1 (``engine.mesh.graph.covering_pieces``), or None:
     a vertex hidden inside a piece that is mostly in the union is not on the union's outer surface,
-    and is left out of its concavity. pieces: (n,) piece id per vertex, given with ``covering``.
+    and is left out of its concavity. pieces: (n,) piece id per vertex, given with ``covering``:
+    regions of different pieces merge only when each holds its pieces whole (a fragment of a
+    piece that holds several parts is not fused with a neighbouring piece because they touch).
     Stops when no adjacent pair's union has concavity below ``threshold`` or
     when ``target`` regions remain. Returns (n,) labels renumbered 0..r-1.
     """
@@ -61,6 +63,8 @@ def merge_nearly_convex(
     cache: dict[tuple[int, int], float] = {}
     while len(np.unique(regions)) > target:
         pairs, _ = boundary_pairs(regions, edges)
+        if pieces is not None:
+            pairs = pairs[_may_merge(pairs, regions, pieces)]
         if len(pairs) == 0:
             break
         scores = []
@@ -77,6 +81,19 @@ def merge_nearly_convex(
         regions[regions == drop] = keep
         cache = {key: value for key, value in cache.items() if keep not in key and drop not in key}
     return np.unique(regions, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _may_merge(pairs: np.ndarray, regions: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """(p,) bool per (p, 2) region pair: they share a piece, or each holds all of every piece it touches."""
+    region_piece = np.unique(np.stack([regions, pieces], axis=1), axis=0)  # (rp, 2) distinct pairs
+    piece_sizes = np.bincount(pieces)
+    held = np.bincount(region_piece[:, 0], weights=piece_sizes[region_piece[:, 1]], minlength=regions.max() + 1)
+    whole = held == np.bincount(regions, minlength=regions.max() + 1)
+    members = {}
+    for region, piece in region_piece:
+        members.setdefault(int(region), set()).add(int(piece))
+    share = np.array([bool(members[int(p)] & members[int(q)]) for p, q in pairs], bool)
+    return share | (whole[pairs[:, 0]] & whole[pairs[:, 1]])
 
 
 def _hidden_in(union: np.ndarray, covering: np.ndarray | None, pieces: np.ndarray | None) -> np.ndarray:

@@ -42,6 +42,24 @@ def test_nearly_convex_neighbours_merge_and_an_l_corner_stays():
     assert merge_nearly_convex(regions, edges, vertices, seed=0, target=1).max() == 0
 
 
+def test_a_fragment_of_one_piece_does_not_merge_into_the_piece_it_pokes_into():
+    rng = np.random.default_rng(0)
+    # A ball (piece 0) and a bent stick (piece 1) whose tip pokes into the ball: the tip alone is
+    # inside the ball's hull (the most convex union), but it belongs with the rest of its stick.
+    ball = rng.normal(size=(600, 3))
+    ball = 0.5 * ball / np.linalg.norm(ball, axis=1, keepdims=True)
+    tip = _bar([-0.05, -0.05, -0.6], [0.05, 0.05, -0.3], 100, rng)
+    stick = np.r_[_bar([-0.05, -0.05, -1.2], [0.05, 0.05, -0.6], 200, rng),
+                  _bar([-0.05, -0.05, -1.3], [0.8, 0.05, -1.2], 200, rng)]
+    vertices = np.r_[ball, tip, stick]
+    regions = np.repeat([0, 1, 2], [600, 100, 400])
+    pieces = np.repeat([0, 1], [600, 500])
+    edges = np.array([[0, 600], [650, 750]])  # the tip touches the ball and its stick
+    assert merge_nearly_convex(regions, edges, vertices, seed=0, target=2)[:700].tolist() == [0] * 700
+    kept = merge_nearly_convex(regions, edges, vertices, seed=0, target=2, pieces=pieces)
+    assert kept.tolist() == [0] * 600 + [1] * 500
+
+
 def test_same_shaped_parts_share_a_type_wherever_they_are():
     rng = np.random.default_rng(0)
     legs = [_cube_points(np.array([x, 0, 0]), [0.05, 0.5, 0.05], 200, rng) for x in (-1, 1, 3)]
