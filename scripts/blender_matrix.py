@@ -114,8 +114,10 @@ def check_line(line: Line, dist: Path) -> dict:
                   total_s=round(time.monotonic() - started, 1))
     report["ok"] = bool(report.get("ok")) and done.returncode == 0
     if not report["ok"]:
-        tail = [text for text in (done.stderr + done.stdout).strip().splitlines() if text.strip()][-8:]
-        report["error"] = " | ".join(tail)[-600:]
+        output = [text for text in (done.stderr + done.stdout).strip().splitlines() if text.strip()]
+        sys.stderr.write(f"blender_matrix: {line.name} failed; the check's last output:\n"
+                         + "\n".join(output[-40:]) + "\n")
+        report["error"] = output[-1][-200:] if output else f"exit code {done.returncode}, no output"
     return report
 
 
