@@ -10,12 +10,12 @@ EIGEN := /usr/include/eigen3/Eigen/Core
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-bench.txt requirements-batch.txt
 	@if [ ! -f $(EIGEN) ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -qq && apt-get install -y -qq libeigen3-dev) || echo "Eigen headers unavailable: pysdf will be skipped"; fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-bench.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-bench.txt -r requirements-batch.txt
 	@# pysdf is sdist-only and needs Eigen; its setup script misreads Eigen 3.4.0, so CPATH points at the headers.
 	CPATH=/usr/include/eigen3 $(PY) -m pip install -q pysdf || echo "pysdf did not build: the libigl SDF backend is used"
 	touch $(STAMP)

@@ -10,6 +10,8 @@
   docs/kitbash.md
 - ``python -m bench stability [--shapes ...]``: each shape meshed at three resolutions and jittered,
   docs/stability.md
+- ``python -m bench batch [--quality Q] [--no-parts]``: meshes per hour of ``python -m engine batch`` by
+  workers x threads against the single-process batch script, docs/batch.md and docs/benchmarks.md
 - ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 """
@@ -29,7 +31,7 @@ from .memory_table import MEMORY_SUBDIVISIONS
 def shape_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="the shape benchmark of BENCHMARK.md "
                                      "(other commands: memory, threads, speed, addon, psb, kitbash, "
-                                     "stability, sdf-compare)")
+                                     "stability, batch, sdf-compare)")
     parser.add_argument("--shapes", nargs="*", help="shape names (default: all)")
     parser.add_argument("--quality", choices=QUALITIES, default="balanced")
     parser.add_argument("--baselines", action="store_true", help="also run the baselines")
@@ -94,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         from .kitbash import run_kitbash
 
         return run_kitbash(argv[1:])
+    if argv[:1] == ["batch"]:
+        from .batch_throughput import run_batch_bench
+
+        return run_batch_bench(argv[1:])
     if argv[:1] == ["stability"]:
         from .stability import run_stability
 

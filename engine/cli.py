@@ -16,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
+from .batch.command import add_batch_parser, run_batch
 from .contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK, MODEL_FILES, EventWriter
 from .errors import BadInputError, EngineError
-from .settings import DEVICES, QUALITIES
+from .run_arguments import add_run_arguments
 
 
 def _folder_name(text: str) -> Path:
@@ -31,11 +32,7 @@ def _segment_parser(sub) -> None:
     p = sub.add_parser("segment", help="fit, probe and segment one mesh")
     p.add_argument("mesh", type=Path, help="OBJ, PLY, STL, OFF, GLB/GLTF or .npz (vertices, faces)")
     p.add_argument("-o", "--out", type=_folder_name, required=True, help="output folder (replaced atomically)")
-    p.add_argument("--parts", type=int, help="force the number of parts")
-    p.add_argument("--types", type=int, help="force the number of part types")
-    p.add_argument("--quality", choices=QUALITIES, default="balanced")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=DEVICES, default="auto")
+    add_run_arguments(p)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--reuse", type=Path, help="an earlier output folder whose fitted model to reuse")
     given = p.add_mutually_exclusive_group()
@@ -65,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _segment_parser(sub)
     sub.add_parser("info", help="one JSON line: engine, torch, devices, SDF backends")
+    add_batch_parser(sub)
     sub.add_parser("serve", help="a warm engine: one request per stdin line, {\"segment\": [ARGS...]}, each run "
                                  "as 'segment ARGS --events'; ends at the end of the input")
     return parser
@@ -78,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return _info()
     if args.command == "serve":
         return _serve()
+    if args.command == "batch":
+        return run_batch(args)
     return _segment(args)
 
 

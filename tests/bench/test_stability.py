@@ -7,10 +7,10 @@ from bench.stability import JITTER, agreement, stability_meshes
 def test_stability_meshes_are_three_resolutions_and_a_jittered_copy_of_the_reference():
     shape = benchmark_shapes()["lollipop"]
     meshes = stability_meshes(shape)
-    assert list(meshes) == ["128^3", "160^3", "192^3", "jitter"]
-    sizes = [len(meshes[name][0]) for name in ("128^3", "160^3", "192^3")]
+    assert list(meshes) == ["0.8x", "1x", "1.2x", "jitter"]
+    sizes = [len(meshes[name][0]) for name in ("0.8x", "1x", "1.2x")]
     assert sizes == sorted(sizes) and sizes[0] < sizes[2]
-    reference, jittered = meshes["160^3"], meshes["jitter"]
+    reference, jittered = meshes["1x"], meshes["jitter"]
     np.testing.assert_array_equal(reference[1], jittered[1])
     moved = np.abs(jittered[0] - reference[0]).max()
     assert 0 < moved < 10 * JITTER * 2

@@ -1,0 +1,182 @@
+"""Spreading a batch's inputs over the cores: engine processes from a thread pool, or Ray tasks.
+
+Either way each input is one engine process (``tasks``), tried at most ``ATTEMPTS`` times when it
+crashes or is killed (a bad input is not retried). A cancel (``stop``: Ctrl-C) ends the running
+processes with SIGTERM, so they leave no output, and records the inputs not done as 'cancelled'.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from .inputs import BatchInput
+from .tasks import TaskOptions, failed_to_start, finish_task, is_retryable, options_dict, start_task, stop_process
+
+ATTEMPTS = 2  # a crashed or killed input is tried once more
+MEMORY_PER_WORKER_GB = 2.0  # a 50k-vertex run peaks at about 0.65 GB; room for bigger meshes
+
+
+def plan_workers(
+    cpus: int, workers: int | None, threads: int | None, memory_gb: float | None = None
+) -> tuple[int, int]:
+    """(workers, threads per engine) so that workers x threads fits ``cpus`` (and workers fit the memory).
+
+    One thread per engine by default: a run's segmenting does not scale with threads, so on a
+    CPU more engines side by side finish more meshes per hour than fewer engines with more threads.
+    """
+    if threads is None:
+        threads = 1 if workers is None else max(1, cpus // workers)
+    if workers is None:
+        workers = max(1, cpus // threads)
+        if memory_gb:
+            workers = max(1, min(workers, int(memory_gb // MEMORY_PER_WORKER_GB)))
+    return workers, threads
+
+
+def machine_memory_gb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+class Cancelled:
+    """Set from the main thread (Ctrl-C); read by the workers."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+
+def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_record: Callable[[dict], None],
+              cancelled: Cancelled) -> None:
+    """Run the inputs with ``workers`` engine processes at a time on this machine."""
+    running: dict[int, object] = {}
+    lock = threading.Lock()
+
+    def one(index: int, item: BatchInput) -> dict:
+        record = None
+        for attempt in range(1, ATTEMPTS + 1):
+            if cancelled:
+                return _cancelled(item, attempt - 1)
+            started = time.monotonic()
+            try:
+                process = start_task(item.source, item.output, item.kind, options)
+            except OSError as error:
+                return {**failed_to_start(item.source, item.output, item.kind, error), "attempts": attempt}
+            with lock:
+                running[index] = process
+            try:
+                record = finish_task(process, item.source, item.output, item.kind, started)
+            finally:
+                with lock:
+                    running.pop(index, None)
+            record["attempts"] = attempt
+            if cancelled and record["status"] != "ok":
+                return _cancelled(item, attempt)
+            if not is_retryable(record):
+                return record
+        return record
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="partsdf-batch")
+    futures = {pool.submit(one, i, item): item for i, item in enumerate(items)}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                on_record(future.result())
+    except KeyboardInterrupt:
+        cancelled.event.set()
+        with lock:
+            processes = list(running.values())
+        for process in processes:
+            stop_process(process)
+        for future in pending:
+            future.cancel()
+        for future in pending:
+            on_record(_cancelled(futures[future], 0) if future.cancelled() else future.result())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_record: Callable[[dict], None],
+            address: str | None) -> None:
+    """Run the inputs as Ray tasks: on this machine (Ray embedded, ``workers`` engines at a time) or on
+    the cluster at ``address`` (inputs and outputs on a path every node sees; one CPU slot per thread)."""
+    import ray
+
+    from .tasks import run_task
+
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers * options.threads, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    remote = ray.remote(num_cpus=options.threads, max_retries=0)(run_task)
+    settings = options_dict(options)
+
+    def submit(item: BatchInput):
+        return remote.remote(str(item.source), str(item.output), item.kind, settings)
+
+    attempts = {}
+    waiting = {}
+    for item in items:
+        waiting[submit(item)] = item
+        attempts[item] = 1
+    try:
+        while waiting:
+            ready, _ = ray.wait(list(waiting), num_returns=1, timeout=0.5)
+            for ref in ready:
+                item = waiting.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except ray.exceptions.RayError as error:  # the worker died, or the task was lost
+                    record = failed_to_start(item.source, item.output, item.kind, Exception(
+                        f"the Ray worker failed: {type(error).__name__}"))
+                    record["exit_code"] = -1
+                record["attempts"] = attempts[item]
+                if is_retryable(record) and attempts[item] < ATTEMPTS:
+                    attempts[item] += 1
+                    waiting[submit(item)] = item
+                    continue
+                on_record(record)
+    except KeyboardInterrupt:
+        for ref in waiting:
+            ray.cancel(ref)  # KeyboardInterrupt in the task: run_task stops its engine process
+        for ref, item in waiting.items():
+            try:
+                record = ray.get(ref, timeout=30)
+            except (ray.exceptions.RayError, KeyboardInterrupt):
+                record = _cancelled(item, attempts[item])
+            on_record(record if record.get("status") == "ok" else _cancelled(item, attempts[item]))
+        raise
+    finally:
+        ray.shutdown()
+
+
+def _cancelled(item: BatchInput, attempts: int) -> dict:
+    return {"input": str(item.source), "output": str(item.output), "kind": item.kind, "exit_code": None,
+            "seconds": 0.0, "parts": None, "types": None, "status": "cancelled", "error": "cancelled",
+            "attempts": attempts}
+
+
+def ray_available() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def staging_leftovers(out_dir: Path) -> list[Path]:
+    """Staging folders of .blend runs a kill left behind (removed before a batch starts)."""
+    return [p for p in Path(out_dir).rglob(".*.partial") if p.is_dir()]

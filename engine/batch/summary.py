@@ -1,0 +1,47 @@
+"""The batch's report: ``summary.json`` (options, totals, one record per input) and ``summary.csv``.
+
+Both are written to a temporary name and renamed into place, after every finished input, so a
+killed batch leaves a summary of what it had done.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+SUMMARY_JSON = "summary.json"
+SUMMARY_CSV = "summary.csv"
+CSV_COLUMNS = ("input", "status", "parts", "types", "seconds", "attempts", "exit_code", "error", "output")
+STATUSES = ("ok", "skipped", "failed", "cancelled")
+
+
+def totals(records: list[dict], wall_seconds: float) -> dict:
+    """Counts per status and the throughput of the inputs run in this batch (skipped ones excluded)."""
+    counts = {status: sum(r["status"] == status for r in records) for status in STATUSES}
+    done = counts["ok"] + counts["failed"]
+    return {**counts, "inputs": len(records), "wall_seconds": round(wall_seconds, 1),
+            "meshes_per_hour": round(3600.0 * done / wall_seconds, 1) if wall_seconds > 0 and done else None}
+
+
+def write_summary(out_dir: Path, records: list[dict], run: dict, wall_seconds: float) -> dict:
+    """Write both files; returns the JSON document. run: the batch's options, workers, backend."""
+    ordered = sorted(records, key=lambda r: r["input"])
+    document = {"run": run, "totals": totals(ordered, wall_seconds),
+                "types": None,  # the library-wide type table comes with cross-shape features (issue 14)
+                "inputs": ordered}
+    _replace(Path(out_dir) / SUMMARY_JSON, json.dumps(document, indent=2))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(ordered)
+    _replace(Path(out_dir) / SUMMARY_CSV, text.getvalue())
+    return document
+
+
+def _replace(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
