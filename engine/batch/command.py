@@ -18,6 +18,7 @@ from .scheduling import (
     Cancelled,
     machine_memory_gb,
     plan_workers,
+    raise_interrupt,
     ray_available,
     run_local,
     run_ray,
@@ -87,10 +88,10 @@ def run_batch(args: argparse.Namespace) -> int:
             bar.write(f"failed: {record['input']}: {record['error']}", file=sys.stderr)
         write_summary(args.out, records, run, time.monotonic() - started)
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         if backend == "ray":
-            run_ray(todo, options, workers, on_record, args.ray)
+            run_ray(todo, options, workers, on_record, args.ray, lambda item: is_complete(item, wanted))
         else:
             run_local(todo, options, workers, on_record, Cancelled())
     except KeyboardInterrupt:
@@ -133,6 +134,3 @@ def _progress_bar(total: int):
     return tqdm(total=total, unit="mesh", file=sys.stderr, dynamic_ncols=True, smoothing=0.1,
                 mininterval=1.0)
 
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt

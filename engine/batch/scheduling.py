@@ -8,6 +8,7 @@ processes with SIGTERM, so they leave no output, and records the inputs not done
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,16 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .inputs import BatchInput
-from .tasks import TaskOptions, failed_to_start, finish_task, is_retryable, options_dict, start_task, stop_process
+from .tasks import (
+    TaskOptions,
+    failed_to_start,
+    finish_task,
+    is_retryable,
+    options_dict,
+    output_counts,
+    start_task,
+    stop_process,
+)
 
 ATTEMPTS = 2  # a crashed or killed input is tried once more
 MEMORY_PER_WORKER_GB = 2.0  # a 50k-vertex run peaks at about 0.65 GB; room for bigger meshes
@@ -109,9 +119,12 @@ def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_re
 
 
 def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_record: Callable[[dict], None],
-            address: str | None) -> None:
+            address: str | None, complete: Callable[[BatchInput], bool]) -> None:
     """Run the inputs as Ray tasks: on this machine (Ray embedded, ``workers`` engines at a time) or on
-    the cluster at ``address`` (inputs and outputs on a path every node sees; one CPU slot per thread)."""
+    the cluster at ``address`` (inputs and outputs on a path every node sees; one CPU slot per thread).
+
+    complete: whether an input's output is finished; on a cancel, a task whose engine finished just
+    before it is recorded 'ok' from its output, whatever Ray reports of the task."""
     import ray
 
     from .tasks import run_task
@@ -121,6 +134,7 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
     else:
         ray.init(num_cpus=workers * options.threads, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)
+    signal.signal(signal.SIGTERM, raise_interrupt)  # ray.init put its own, which ends the process at once
     remote = ray.remote(num_cpus=options.threads, max_retries=0)(run_task)
     settings = options_dict(options)
 
@@ -154,13 +168,24 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
             ray.cancel(ref)  # KeyboardInterrupt in the task: run_task stops its engine process
         for ref, item in waiting.items():
             try:
-                record = ray.get(ref, timeout=30)
+                ray.get(ref, timeout=30)
             except (ray.exceptions.RayError, KeyboardInterrupt):
-                record = _cancelled(item, attempts[item])
-            on_record(record if record.get("status") == "ok" else _cancelled(item, attempts[item]))
+                pass
+            on_record(_finished(item, attempts[item]) if complete(item) else _cancelled(item, attempts[item]))
         raise
     finally:
         ray.shutdown()
+
+
+def raise_interrupt(signum, frame):
+    """SIGTERM handled like Ctrl-C: the batch stops its engines and writes its summary."""
+    raise KeyboardInterrupt
+
+
+def _finished(item: BatchInput, attempts: int) -> dict:
+    return {"input": str(item.source), "output": str(item.output), "kind": item.kind, "exit_code": 0,
+            "seconds": None, "status": "ok", "error": "", "attempts": attempts,
+            **output_counts(item.output, item.kind, item.source)}
 
 
 def _cancelled(item: BatchInput, attempts: int) -> dict:

@@ -83,7 +83,7 @@ def finish_task(process: subprocess.Popen, source: Path, output: Path, kind: str
         shutil.rmtree(output, ignore_errors=True)
         staging.rename(output)
     if process.returncode == EXIT_OK:
-        record.update(status="ok", **_counts(output, kind, source))
+        record.update(status="ok", **output_counts(output, kind, source))
         return record
     if kind == "blend":
         shutil.rmtree(staging_folder(output), ignore_errors=True)
@@ -146,7 +146,7 @@ def staging_folder(output: Path) -> Path:
     return output.with_name(f".{output.name}.partial")
 
 
-def _counts(output: Path, kind: str, source: Path) -> dict:
+def output_counts(output: Path, kind: str, source: Path) -> dict:
     """Parts and types from the written result (for a .blend: summed over its objects)."""
     if kind == "mesh":
         document = json.loads((output / SEGMENTATION).read_text())

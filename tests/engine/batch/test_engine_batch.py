@@ -123,16 +123,19 @@ def test_a_library_with_a_bad_file_and_a_killed_engine_finishes_and_resumes(tmp_
     assert totals["skipped"] == 11 and totals["failed"] == 1 and totals["ok"] == 0, stderr
 
 
-def test_ctrl_c_leaves_only_complete_outputs_and_a_rerun_finishes_the_rest(tmp_path):
+@pytest.mark.parametrize(("backend", "stop"), [("local", signal.SIGINT), ("ray", signal.SIGTERM)])
+def test_ctrl_c_leaves_only_complete_outputs_and_a_rerun_finishes_the_rest(tmp_path, backend, stop):
+    if backend == "ray":
+        pytest.importorskip("ray")
     make_library(tmp_path / "lib", 5)
     (tmp_path / "lib" / "props" / "broken.obj").unlink()
     out = tmp_path / "out"
-    run = batch(str(tmp_path / "lib"), "-o", str(out), "--backend", "local", "--workers", "1", *FAST)
+    run = batch(str(tmp_path / "lib"), "-o", str(out), "--backend", backend, "--workers", "1", *FAST)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(out.rglob("segmentation.json")):
         time.sleep(0.2)
     time.sleep(1.5)  # the next input is being fitted
-    run.send_signal(signal.SIGINT)
+    run.send_signal(stop)
     stderr = run.communicate(timeout=120)[1]
     assert run.returncode == 130, stderr
     finished = {p.parent for p in out.rglob("segmentation.json")}
