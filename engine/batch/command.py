@@ -48,13 +48,18 @@ def run_batch(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        if args.workers is not None and args.workers < 1:
-            raise BadInputError(f"--workers must be at least 1, got {args.workers}")
+        for name in ("workers", "threads"):
+            if getattr(args, name) is not None and getattr(args, name) < 1:
+                raise BadInputError(f"--{name} must be at least 1, got {getattr(args, name)}")
+        args.out = args.out.absolute()  # the engines run in the engine's folder, not the caller's
         workers, threads = plan_workers(os.cpu_count() or 1, args.workers, args.threads, machine_memory_gb())
         settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, threads,
                                 part_meshes=not args.no_parts)
-        if args.blender and shutil.which(args.blender) is None:
-            raise BadInputError(f"--blender {args.blender} is not an executable; give Blender's path")
+        if args.blender:
+            found = shutil.which(args.blender)
+            if found is None:
+                raise BadInputError(f"--blender {args.blender} is not an executable; give Blender's path")
+            args.blender = os.path.abspath(found)
         items = collect_inputs(args.input, args.out)
         backend = _backend(args)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -63,13 +68,14 @@ def run_batch(args: argparse.Namespace) -> int:
     except (BadInputError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for leftover in staging_leftovers(args.out):
+    for leftover in staging_leftovers(items):
         shutil.rmtree(leftover, ignore_errors=True)
     options = TaskOptions(quality=args.quality, parts=args.parts, types=args.types, seed=args.seed,
                           device=args.device, threads=threads, part_meshes=not args.no_parts, blender=args.blender)
     wanted = to_dict(settings)
-    done = [item for item in items if is_complete(item, wanted)]
-    todo = [item for item in items if item not in done]
+    finished = {item: is_complete(item, wanted) for item in items}
+    done = [item for item in items if finished[item]]
+    todo = [item for item in items if not finished[item]]
     records = [_skipped(item) for item in done]
     if any(item.kind == "blend" for item in todo) and not args.blender:
         print("warning: .blend inputs need --blender (Blender, or a Python with bpy); they are reported as failed",

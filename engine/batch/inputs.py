@@ -48,8 +48,17 @@ def collect_inputs(target: Path, out_dir: Path) -> list[BatchInput]:
         sources, root = [target.resolve()], target.resolve().parent
     if not sources:
         raise BadInputError(f"no mesh or .blend files in {target} ({', '.join((*MESH_SUFFIXES, BLEND_SUFFIX))})")
-    return [BatchInput(source=p, output=Path(out_dir) / output_name(p, root),
-                       kind="blend" if p.suffix.lower() == BLEND_SUFFIX else "mesh") for p in sources]
+    sources = list(dict.fromkeys(sources))  # a file listed twice is one input
+    items = [BatchInput(source=p, output=Path(out_dir) / output_name(p, root),
+                        kind="blend" if p.suffix.lower() == BLEND_SUFFIX else "mesh") for p in sources]
+    seen: dict[str, Path] = {}
+    for item in items:
+        key = str(item.output).lower()  # folders differing only in case are one folder on Windows and macOS
+        if key in seen:
+            raise BadInputError(f"{seen[key].name} and {item.source.name} would share the output folder "
+                                f"{item.output.name}; rename one of them")
+        seen[key] = item.source
+    return items
 
 
 def output_name(source: Path, root: Path) -> Path:

@@ -23,6 +23,7 @@ from .tasks import (
     is_retryable,
     options_dict,
     output_counts,
+    staging_folder,
     start_task,
     stop_process,
 )
@@ -83,8 +84,13 @@ def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_re
                 return {**failed_to_start(item.source, item.output, item.kind, error), "attempts": attempt}
             with lock:
                 running[index] = process
+            if cancelled:  # the cancel came while it started: the main thread may not have seen it
+                stop_process(process)
             try:
                 record = finish_task(process, item.source, item.output, item.kind, started)
+            except Exception as error:  # noqa: BLE001 - costs this input only
+                record = {**failed_to_start(item.source, item.output, item.kind, error),
+                          "exit_code": process.returncode}
             finally:
                 with lock:
                     running.pop(index, None)
@@ -107,8 +113,7 @@ def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_re
         cancelled.event.set()
         with lock:
             processes = list(running.values())
-        for process in processes:
-            stop_process(process)
+        stop_processes(processes)
         for future in pending:
             future.cancel()
         for future in pending:
@@ -132,8 +137,8 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(num_cpus=workers * options.threads, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(address="local", num_cpus=workers * options.threads, include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)  # never an instance already on the machine
     signal.signal(signal.SIGTERM, raise_interrupt)  # ray.init put its own, which ends the process at once
     remote = ray.remote(num_cpus=options.threads, max_retries=0)(run_task)
     settings = options_dict(options)
@@ -150,7 +155,7 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
         while waiting:
             ready, _ = ray.wait(list(waiting), num_returns=1, timeout=0.5)
             for ref in ready:
-                item = waiting.pop(ref)
+                item = waiting[ref]
                 try:
                     record = ray.get(ref)
                 except ray.exceptions.RayError as error:  # the worker died, or the task was lost
@@ -158,6 +163,7 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
                         f"the Ray worker failed: {type(error).__name__}"))
                     record["exit_code"] = -1
                 record["attempts"] = attempts[item]
+                del waiting[ref]
                 if is_retryable(record) and attempts[item] < ATTEMPTS:
                     attempts[item] += 1
                     waiting[submit(item)] = item
@@ -175,6 +181,16 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
         raise
     finally:
         ray.shutdown()
+
+
+def stop_processes(processes: list, grace_s: float = 10.0) -> None:
+    """SIGTERM to all at once, then SIGKILL to those still running after ``grace_s``."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        stop_process(process, max(0.0, deadline - time.monotonic()))
 
 
 def raise_interrupt(signum, frame):
@@ -202,6 +218,7 @@ def ray_available() -> bool:
     return True
 
 
-def staging_leftovers(out_dir: Path) -> list[Path]:
-    """Staging folders of .blend runs a kill left behind (removed before a batch starts)."""
-    return [p for p in Path(out_dir).rglob(".*.partial") if p.is_dir()]
+def staging_leftovers(items: list[BatchInput]) -> list[Path]:
+    """Staging folders of these .blend inputs that a killed batch left behind (removed before a batch starts)."""
+    folders = [staging_folder(item.output) for item in items if item.kind == "blend"]
+    return [folder for folder in folders if folder.is_dir()]

@@ -75,20 +75,32 @@ def start_task(source: Path, output: Path, kind: str, options: TaskOptions) -> s
 
 def finish_task(process: subprocess.Popen, source: Path, output: Path, kind: str, started: float) -> dict:
     """Wait for the process and return its record: status ('ok' or 'failed'), exit code, error line, parts."""
-    stderr = process.communicate()[1] or ""
+    stderr = wait_interruptibly(process)
     record = {"input": str(source), "output": str(output), "kind": kind, "exit_code": process.returncode,
               "seconds": round(time.monotonic() - started, 2), "parts": None, "types": None, "error": ""}
-    if process.returncode == EXIT_OK and kind == "blend":
-        staging = staging_folder(output)
-        shutil.rmtree(output, ignore_errors=True)
-        staging.rename(output)
     if process.returncode == EXIT_OK:
-        record.update(status="ok", **output_counts(output, kind, source))
+        try:
+            if kind == "blend":
+                shutil.rmtree(output, ignore_errors=True)
+                staging_folder(output).rename(output)
+            record.update(status="ok", **output_counts(output, kind, source))
+        except (OSError, ValueError, KeyError) as error:
+            record.update(status="failed", error=f"the run ended but its output cannot be read: {error}")
         return record
     if kind == "blend":
         shutil.rmtree(staging_folder(output), ignore_errors=True)
     record.update(status="failed", error=error_line(stderr, process.returncode))
     return record
+
+
+def wait_interruptibly(process: subprocess.Popen, poll_s: float = 0.5) -> str:
+    """The process's stderr once it has ended, waiting in short steps so that a KeyboardInterrupt (a
+    Ray cancel sets it without breaking a blocking read) is raised within ``poll_s``."""
+    while True:
+        try:
+            return process.communicate(timeout=poll_s)[1] or ""
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def run_task(source: str, output: str, kind: str, options: dict) -> dict:

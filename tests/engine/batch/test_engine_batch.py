@@ -30,13 +30,15 @@ def make_library(folder: Path, count: int) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         trimesh.util.concatenate([head, stick]).export(path)
         paths.append(path)
+    (folder / "props").mkdir(parents=True, exist_ok=True)
     (folder / "props" / "broken.obj").write_text("v 0 0 0\nv 1 0 0\nf 1 2 3\n")  # a face on a missing vertex
     return paths
 
 
 def batch(*args: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "engine", "batch", *args], cwd=REPO, env=env,
+    kwargs.setdefault("cwd", REPO)
+    return subprocess.Popen([sys.executable, "-m", "engine", "batch", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
@@ -79,13 +81,30 @@ def test_workers_times_threads_fit_the_cores_and_the_memory():
 
 
 def test_bad_arguments_exit_2_with_one_line_before_any_work(tmp_path):
-    for args in (["/nonexistent/folder", "-o", str(tmp_path / "o")],
-                 [str(tmp_path), "-o", str(tmp_path / "o")],  # no meshes in it
-                 [str(tmp_path), "-o", str(tmp_path / "o"), "--workers", "0"]):
+    (tmp_path / "empty").mkdir()
+    make_library(tmp_path / "lib", 1)
+    (tmp_path / "lib" / "plants" / "mesh_00.OBJ").write_text("v 0 0 0\n")
+    lib, out = str(tmp_path / "lib"), str(tmp_path / "o")
+    for args, reason in ((["/nonexistent/folder", "-o", out], "does not exist"),
+                         ([str(tmp_path / "empty"), "-o", out], "no mesh"),
+                         ([lib, "-o", out, "--workers", "0"], "--workers"),
+                         ([lib, "-o", out, "--threads", "0"], "--threads"),
+                         ([lib, "-o", out], "would share the output folder")):  # mesh_00.obj and mesh_00.OBJ
         done = batch(*args)
         stdout, stderr = done.communicate(timeout=60)
         assert done.returncode == 2, stderr
-        assert stderr.strip().count("\n") == 0 and stderr.startswith("error: ")
+        assert stderr.strip().count("\n") == 0 and stderr.startswith("error: ") and reason in stderr, stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_relative_output_folder_is_the_callers_not_the_engines(tmp_path):
+    make_library(tmp_path / "lib", 1)
+    (tmp_path / "lib" / "props" / "broken.obj").unlink()
+    run = batch("lib", "-o", "results", "--backend", "local", *FAST, cwd=tmp_path)
+    stderr = run.communicate(timeout=300)[1]
+    assert run.returncode == 0, stderr
+    assert (tmp_path / "results" / "plants" / "mesh_00_obj" / "segmentation.json").is_file()
+    assert not (REPO / "results").exists()
 
 
 @pytest.mark.parametrize("backend", ["local", "ray"])
@@ -100,8 +119,11 @@ def test_a_library_with_a_bad_file_and_a_killed_engine_finishes_and_resumes(tmp_
     while not killed and time.monotonic() < deadline and run.poll() is None:
         for pid in engine_pids("mesh_03.obj"):
             time.sleep(1.0)  # mid-run: the engine has started fitting
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:  # it finished first: the assertion below says so
+                pass
         time.sleep(0.05)
     stdout, stderr = run.communicate(timeout=600)
     assert killed, "the engine of mesh_03 was never seen running"
@@ -119,6 +141,7 @@ def test_a_library_with_a_bad_file_and_a_killed_engine_finishes_and_resumes(tmp_
 
     again = batch(str(tmp_path / "lib"), "-o", str(out), "--backend", backend, *FAST)
     stderr = again.communicate(timeout=300)[1]
+    assert again.returncode == 1, stderr  # the broken file fails again
     totals = json.loads((out / "summary.json").read_text())["totals"]
     assert totals["skipped"] == 11 and totals["failed"] == 1 and totals["ok"] == 0, stderr
 
@@ -152,6 +175,7 @@ def test_ctrl_c_leaves_only_complete_outputs_and_a_rerun_finishes_the_rest(tmp_p
 
 
 def test_a_blend_goes_through_blender_and_without_blender_fails_with_what_to_do(tmp_path):
+    pytest.importorskip("bpy")
     library = tmp_path / "lib"
     library.mkdir()
     scene = library / "scene.blend"
