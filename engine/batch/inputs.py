@@ -100,7 +100,7 @@ def _hidden_or_inside(path: Path, root: Path, excluded: Path) -> bool:
 
 def _read_list(path: Path) -> list[Path]:
     sources = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
