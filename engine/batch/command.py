@@ -7,25 +7,13 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 from ..contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK
 from ..errors import BadInputError
 from ..run_arguments import add_run_arguments
-from .inputs import collect_inputs, is_complete
-from .scheduling import (
-    Cancelled,
-    machine_memory_gb,
-    plan_workers,
-    raise_interrupt,
-    ray_available,
-    run_local,
-    run_ray,
-    staging_leftovers,
-)
-from .summary import SUMMARY_JSON, write_summary
-from .tasks import TaskOptions, options_dict
 
 
 def add_batch_parser(sub) -> None:
@@ -44,7 +32,20 @@ def add_batch_parser(sub) -> None:
 
 def run_batch(args: argparse.Namespace) -> int:
     """Exit 0: every input ok or already done; 1: some failed; 2: bad arguments; 130: cancelled."""
+    from dataclasses import asdict
+
     from ..settings import run_settings, to_dict
+    from .inputs import collect_inputs, is_complete
+    from .scheduling import (
+        machine_memory_gb,
+        plan_workers,
+        raise_interrupt,
+        run_local,
+        run_ray,
+        staging_leftovers,
+    )
+    from .summary import SUMMARY_JSON, write_summary
+    from .tasks import TaskOptions, input_record
 
     started = time.monotonic()
     try:
@@ -76,11 +77,11 @@ def run_batch(args: argparse.Namespace) -> int:
     finished = {item: is_complete(item, wanted) for item in items}
     done = [item for item in items if finished[item]]
     todo = [item for item in items if not finished[item]]
-    records = [_skipped(item) for item in done]
+    records = [input_record(item.source, item.output, item.kind, "skipped", attempts=0) for item in done]
     if any(item.kind == "blend" for item in todo) and not args.blender:
         print("warning: .blend inputs need --blender (Blender, or a Python with bpy); they are reported as failed",
               file=sys.stderr)
-    run = {"input": str(args.input), "options": options_dict(options), "workers": workers, "backend": backend,
+    run = {"input": str(args.input), "options": asdict(options), "workers": workers, "backend": backend,
            "ray_address": args.ray}
     print(f"batch: {len(items)} inputs ({len(done)} done earlier), {workers} engines x {threads} threads, "
           f"{backend}", file=sys.stderr)
@@ -99,7 +100,7 @@ def run_batch(args: argparse.Namespace) -> int:
         if backend == "ray":
             run_ray(todo, options, workers, on_record, args.ray, lambda item: is_complete(item, wanted))
         else:
-            run_local(todo, options, workers, on_record, Cancelled())
+            run_local(todo, options, workers, on_record, threading.Event())
     except KeyboardInterrupt:
         code = EXIT_CANCELLED
     except Exception as error:  # noqa: BLE001 - the batch's own failure, reported in one line
@@ -122,16 +123,13 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _backend(args: argparse.Namespace) -> str:
+    from .scheduling import ray_available
+
     if args.ray or args.backend == "ray":
         if not ray_available():
             raise BadInputError("Ray is not installed: pip install -r requirements-batch.txt, or --backend local")
         return "ray"
     return "ray" if args.backend == "auto" and ray_available() else "local"
-
-
-def _skipped(item) -> dict:
-    return {"input": str(item.source), "output": str(item.output), "kind": item.kind, "exit_code": None,
-            "seconds": 0.0, "parts": None, "types": None, "status": "skipped", "error": "", "attempts": 0}
 
 
 def _progress_bar(total: int):

@@ -13,15 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict
 from pathlib import Path
 
 from .inputs import BatchInput
 from .tasks import (
     TaskOptions,
-    failed_to_start,
     finish_task,
+    input_record,
     is_retryable,
-    options_dict,
     output_counts,
     staging_folder,
     start_task,
@@ -56,46 +56,36 @@ def machine_memory_gb() -> float | None:
         return None
 
 
-class Cancelled:
-    """Set from the main thread (Ctrl-C); read by the workers."""
-
-    def __init__(self):
-        self.event = threading.Event()
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()
-
-
 def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_record: Callable[[dict], None],
-              cancelled: Cancelled) -> None:
-    """Run the inputs with ``workers`` engine processes at a time on this machine."""
+              cancelled: threading.Event) -> None:
+    """Run the inputs with ``workers`` engine processes at a time on this machine (``cancelled``: set on
+    Ctrl-C; the workers start no new engine once it is set)."""
     running: dict[int, object] = {}
     lock = threading.Lock()
 
     def one(index: int, item: BatchInput) -> dict:
         record = None
         for attempt in range(1, ATTEMPTS + 1):
-            if cancelled:
+            if cancelled.is_set():
                 return _cancelled(item, attempt - 1)
             started = time.monotonic()
             try:
                 process = start_task(item.source, item.output, item.kind, options)
             except OSError as error:
-                return {**failed_to_start(item.source, item.output, item.kind, error), "attempts": attempt}
+                return _record(item, "failed", error=str(error), attempts=attempt)
             with lock:
                 running[index] = process
-            if cancelled:  # the cancel came while it started: the main thread may not have seen it
+            if cancelled.is_set():  # the cancel came while it started: the main thread may not have seen it
                 stop_process(process)
             try:
                 record = finish_task(process, item.source, item.output, item.kind, started)
             except Exception as error:  # noqa: BLE001 - costs this input only
-                record = {**failed_to_start(item.source, item.output, item.kind, error),
-                          "exit_code": process.returncode}
+                record = _record(item, "failed", error=str(error), exit_code=process.returncode)
             finally:
                 with lock:
                     running.pop(index, None)
             record["attempts"] = attempt
-            if cancelled and record["status"] != "ok":
+            if cancelled.is_set() and record["status"] != "ok":
                 return _cancelled(item, attempt)
             if not is_retryable(record):
                 return record
@@ -110,7 +100,7 @@ def run_local(items: list[BatchInput], options: TaskOptions, workers: int, on_re
             for future in done:
                 on_record(future.result())
     except KeyboardInterrupt:
-        cancelled.event.set()
+        cancelled.set()
         with lock:
             processes = list(running.values())
         stop_processes(processes)
@@ -141,7 +131,7 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
                  log_to_driver=False, configure_logging=False)  # never an instance already on the machine
     signal.signal(signal.SIGTERM, raise_interrupt)  # ray.init put its own, which ends the process at once
     remote = ray.remote(num_cpus=options.threads, max_retries=0)(run_task)
-    settings = options_dict(options)
+    settings = asdict(options)
 
     def submit(item: BatchInput):
         return remote.remote(str(item.source), str(item.output), item.kind, settings)
@@ -159,9 +149,8 @@ def run_ray(items: list[BatchInput], options: TaskOptions, workers: int, on_reco
                 try:
                     record = ray.get(ref)
                 except ray.exceptions.RayError as error:  # the worker died, or the task was lost
-                    record = failed_to_start(item.source, item.output, item.kind, Exception(
-                        f"the Ray worker failed: {type(error).__name__}"))
-                    record["exit_code"] = -1
+                    record = _record(item, "failed", exit_code=-1,
+                                     error=f"the Ray worker failed: {type(error).__name__}: {error}"[:300])
                 record["attempts"] = attempts[item]
                 del waiting[ref]
                 if is_retryable(record) and attempts[item] < ATTEMPTS:
@@ -199,15 +188,15 @@ def raise_interrupt(signum, frame):
 
 
 def _finished(item: BatchInput, attempts: int) -> dict:
-    return {"input": str(item.source), "output": str(item.output), "kind": item.kind, "exit_code": 0,
-            "seconds": None, "status": "ok", "error": "", "attempts": attempts,
-            **output_counts(item.output, item.kind, item.source)}
+    return _record(item, "ok", exit_code=0, attempts=attempts, **output_counts(item.output, item.kind, item.source))
 
 
 def _cancelled(item: BatchInput, attempts: int) -> dict:
-    return {"input": str(item.source), "output": str(item.output), "kind": item.kind, "exit_code": None,
-            "seconds": 0.0, "parts": None, "types": None, "status": "cancelled", "error": "cancelled",
-            "attempts": attempts}
+    return _record(item, "cancelled", error="cancelled", attempts=attempts)
+
+
+def _record(item: BatchInput, status: str, **fields) -> dict:
+    return input_record(item.source, item.output, item.kind, status, **fields)
 
 
 def ray_available() -> bool:

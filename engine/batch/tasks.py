@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..contract import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, SEGMENTATION
@@ -76,8 +76,8 @@ def start_task(source: Path, output: Path, kind: str, options: TaskOptions) -> s
 def finish_task(process: subprocess.Popen, source: Path, output: Path, kind: str, started: float) -> dict:
     """Wait for the process and return its record: status ('ok' or 'failed'), exit code, error line, parts."""
     stderr = wait_interruptibly(process)
-    record = {"input": str(source), "output": str(output), "kind": kind, "exit_code": process.returncode,
-              "seconds": round(time.monotonic() - started, 2), "parts": None, "types": None, "error": ""}
+    record = input_record(source, output, kind, "failed", exit_code=process.returncode,
+                          seconds=round(time.monotonic() - started, 2))
     if process.returncode == EXIT_OK:
         try:
             if kind == "blend":
@@ -89,7 +89,7 @@ def finish_task(process: subprocess.Popen, source: Path, output: Path, kind: str
         return record
     if kind == "blend":
         shutil.rmtree(staging_folder(output), ignore_errors=True)
-    record.update(status="failed", error=error_line(stderr, process.returncode))
+    record["error"] = error_line(stderr, process.returncode)
     return record
 
 
@@ -112,7 +112,7 @@ def run_task(source: str, output: str, kind: str, options: dict) -> dict:
     try:
         process = start_task(Path(source), Path(output), kind, TaskOptions(**options))
     except OSError as error:
-        return failed_to_start(source, output, kind, error)
+        return input_record(source, output, kind, "failed", error=str(error))
     try:
         return finish_task(process, Path(source), Path(output), kind, started)
     except BaseException:
@@ -120,9 +120,11 @@ def run_task(source: str, output: str, kind: str, options: dict) -> dict:
         raise
 
 
-def failed_to_start(source, output, kind: str, error: Exception) -> dict:
-    return {"input": str(source), "output": str(output), "kind": kind, "exit_code": None, "seconds": 0.0,
-            "parts": None, "types": None, "status": "failed", "error": str(error)}
+def input_record(source, output, kind: str, status: str, **fields) -> dict:
+    """One input's line of the summary: status 'ok', 'skipped', 'failed' or 'cancelled', and ``fields``
+    (exit_code, seconds, parts, types, error, attempts) over their defaults."""
+    return {"input": str(source), "output": str(output), "kind": kind, "status": status, "exit_code": None,
+            "seconds": 0.0, "parts": None, "types": None, "error": "", "attempts": 1, **fields}
 
 
 def stop_process(process: subprocess.Popen, grace_s: float = 10.0) -> None:
@@ -166,7 +168,3 @@ def output_counts(output: Path, kind: str, source: Path) -> dict:
     report = json.loads((output / f"{source.stem}.json").read_text())
     objects = report.get("objects", []) if isinstance(report, dict) else []
     return {"parts": sum(len(o.get("parts") or []) for o in objects), "types": None}
-
-
-def options_dict(options: TaskOptions) -> dict:
-    return asdict(options)

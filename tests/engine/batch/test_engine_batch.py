@@ -67,9 +67,16 @@ def test_inputs_mirror_folders_keep_suffixes_and_skip_the_output_folder(tmp_path
     assert [i.source.name for i in items] == ["mesh_00.obj", "broken.obj", "mesh_01.obj"]
     assert output_name(tmp_path / "a" / "b.PLY", tmp_path) == Path("a") / "b_ply"
     listing = tmp_path / "list.txt"
-    listing.write_text("# two of them\nlib/plants/mesh_00.obj\n\nlib/props/mesh_01.obj  # the prop\n")
+    listing.write_text("# two of them\nlib/plants/mesh_00.obj\n\nlib/props/mesh_01.obj  # the prop\n",
+                       encoding="utf-8-sig")  # Notepad's byte-order mark
     assert [i.output.relative_to(out) for i in collect_inputs(listing, out)] == [
         Path("plants/mesh_00_obj"), Path("props/mesh_01_obj")]
+
+
+def test_the_engine_command_line_loads_no_batch_machinery_until_batch_runs():
+    check = "import sys, engine.cli; print(sorted(m for m in sys.modules if m.startswith(('numpy', 'engine.batch.'))))"
+    loaded = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "['engine.batch.command']"
 
 
 def test_workers_times_threads_fit_the_cores_and_the_memory():
