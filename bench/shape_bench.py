@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from engine.field.probing import activations, feature_set
+from engine.field.thickness import shape_diameter
 from engine.pipeline import RunResult, run
 from engine.progress import BarReporter, Reporter
 from engine.segment.segmentation import build_surface_graph, segment_surface
@@ -26,7 +27,11 @@ from .part_bench import bench_part_volumes
 from .report import render_markdown
 from .shapes import benchmark_shapes, loose_railing_mesh, shape_mesh
 
-ABLATIONS = {"activations only": (True, False), "creases only": (False, True)}
+ABLATIONS = {  # cue switches of SegmentSettings per ablation column
+    "activations only": {"use_creases": False, "use_thickness": False},
+    "creases only": {"use_activations": False, "use_thickness": False},
+    "without thickness": {"use_thickness": False},
+}
 NOTES_MARKER = "<!-- notes: kept when the benchmark is re-run -->"
 BASELINE_METHODS = ("components", "kmeans_xyz", "shape_diameter", "coacd")
 
@@ -65,10 +70,11 @@ def bench_shape(vertices, faces, truth, quality: str, threads: int) -> tuple[dic
     unit = result.field.normalisation.to_unit(result.welded.vertices)
     layers = activations(result.field.model, unit, torch.device("cpu"))
     features = feature_set(layers, settings.segment.feature_set)
+    diameters = shape_diameter(result.field.model, unit, result.welded.faces, torch.device("cpu"))
     row["k"] = _scores(truth, k_labels)
-    for name, (use_activations, use_creases) in ABLATIONS.items():
-        ablation = replace(k_settings.segment, use_activations=use_activations, use_creases=use_creases)
-        graph = build_surface_graph(unit, result.welded.faces, features, ablation)
+    for name, switches in ABLATIONS.items():
+        ablation = replace(k_settings.segment, **switches)
+        graph = build_surface_graph(unit, result.welded.faces, features, diameters, ablation)
         labels = segment_surface(unit, graph, ablation, 0).part_labels[result.welded.input_to_welded]
         row[name] = _scores(truth, labels)
     return row, result, settings

@@ -49,7 +49,11 @@ class SegmentSettings:
     """How activations become types and parts.
 
     ``parts`` / ``types``: force the number of parts or of surface types
-    (None: chosen by the unsupervised criterion).
+    (None: chosen by the unsupervised criterion). ``use_activations``,
+    ``use_creases``, ``use_thickness``: the cut cues (docs/design.md);
+    ``thickness_scale``: the difference of two regions' mean log shape diameter
+    at which their affinity falls to 1/e (chosen on PSB development meshes,
+    docs/design.md "Thickness").
     """
 
     parts: int | None = None
@@ -58,6 +62,8 @@ class SegmentSettings:
     min_fragment_share: float = 0.005
     use_activations: bool = True
     use_creases: bool = True
+    use_thickness: bool = True
+    thickness_scale: float = 0.6
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

@@ -7,6 +7,8 @@ region they share the most edges with.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -70,16 +72,23 @@ def merge_small_regions(regions: np.ndarray, edges: np.ndarray, min_size: int) -
 
 
 def merge_across_weak_cuts(
-    regions: np.ndarray, edges: np.ndarray, weights: np.ndarray, threshold: float = -np.inf, target: int = 1
+    regions: np.ndarray,
+    edges: np.ndarray,
+    weights: np.ndarray,
+    threshold: float = -np.inf,
+    target: int = 1,
+    thickness: RegionThickness | None = None,
 ) -> np.ndarray:
     """Merge adjacent regions whose boundary is not a cut, highest affinity first.
 
     The mean edge weight along each shared boundary measures how connected
     two regions are; ``BOUNDARY_PRIOR_EDGES`` zero-weight pseudo-edges are
     added to every boundary so that regions touching at a few edges (a
-    corner, a point) do not merge on that thin evidence. Merging stops when
-    no boundary's score exceeds ``threshold`` or when ``target`` regions
-    remain. Loose pieces never merge. Returns (n,) renumbered labels.
+    corner, a point) do not merge on that thin evidence. With ``thickness``
+    the affinity is also lowered where the solid under the two regions is of
+    different thickness (``RegionThickness.affinity``): a finger on a palm.
+    Merging stops when no boundary's score exceeds ``threshold`` or when
+    ``target`` regions remain. Loose pieces never merge. Returns (n,) renumbered labels.
     """
     regions = regions.copy()
     while regions.max() + 1 > target:
@@ -90,12 +99,35 @@ def merge_across_weak_cuts(
         sums = np.bincount(edge_pair[crossing], weights[crossing], minlength=len(pairs))
         counts = np.bincount(edge_pair[crossing], minlength=len(pairs))
         mean_weight = sums / (counts + BOUNDARY_PRIOR_EDGES)
+        if thickness is not None:
+            mean_weight = mean_weight * thickness.affinity(regions, pairs)
         best = int(np.argmax(mean_weight))
         if mean_weight[best] <= threshold:
             break
         keep, drop = (int(x) for x in pairs[best])
         regions = renumber(np.where(regions == drop, keep, regions))
     return regions
+
+
+@dataclass(frozen=True)
+class RegionThickness:
+    """The solid's thickness under the surface, compared between regions.
+
+    log_diameter: (n,) log of each vertex's shape diameter (``engine.field.thickness``);
+    areas: (n,) vertex areas, so a region's thickness is its area-weighted mean log diameter;
+    scale: the difference of mean log diameters at which two regions' affinity falls to 1/e.
+    """
+
+    log_diameter: np.ndarray
+    areas: np.ndarray
+    scale: float
+
+    def affinity(self, regions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """(p,) in (0, 1]: exp(-(difference of the pair's mean log diameters / scale)^2) per (p, 2) pair."""
+        count = regions.max() + 1
+        area = np.bincount(regions, self.areas, minlength=count)
+        mean = np.bincount(regions, self.areas * self.log_diameter, minlength=count) / np.maximum(area, 1e-30)
+        return np.exp(-(((mean[pairs[:, 0]] - mean[pairs[:, 1]]) / self.scale) ** 2))
 
 
 def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

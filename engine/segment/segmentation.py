@@ -1,14 +1,18 @@
 """From per-vertex activations to parts (WHERE) and part types (WHAT).
 
 1. Spectral embedding of the mesh graph weighted by activation change and
-   concave creases (``engine.segment.clustering``).
+   concave creases (``engine.segment.clustering``); the solid's thickness
+   under each vertex (a shape diameter read from the field,
+   ``engine.field.thickness``) is kept for step 3.
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
    connected components of each cluster on the mesh, small fragments merged
    (``engine.segment.instances``).
 3. Region merging across weak cuts: adjacent regions merge, most connected
    first, while the mean edge weight along their boundary is above half the
    median edge weight: a boundary stays only where the cues say the surface
-   is cut.
+   is cut. The weight is lowered by the difference of the two regions'
+   thickness (a finger on a palm, a leg on a torso: no crease, but thin on
+   thick), so organic parts are cut where creases are missing.
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
    below CoACD's default 0.05 of the unit cube, or twice the edge length on
    coarse meshes) are one part: a collar on a
@@ -35,7 +39,13 @@ from ..mesh.graph import concave_angles, covering_pieces, piece_ids, unique_edge
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import merge_nearly_convex
-from .instances import merge_across_weak_cuts, merge_small_regions, piece_contacts, split_into_instances
+from .instances import (
+    RegionThickness,
+    merge_across_weak_cuts,
+    merge_small_regions,
+    piece_contacts,
+    split_into_instances,
+)
 from .types import group_types
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
@@ -50,6 +60,8 @@ class SurfaceGraph:
     over-segmentation of the embedding with seed ``clusters_seed`` (None until ``with_clusters``),
     kept so that a re-cluster to another part count does not run k-means again. covering: (n,) int,
     the piece a vertex is hidden inside of, -1 where none (``covering_pieces``; None: one piece).
+    log_diameter: (n,) log shape diameter per vertex (``engine.field.thickness``), None when the
+    thickness cue is off.
     """
 
     edges: np.ndarray
@@ -59,6 +71,7 @@ class SurfaceGraph:
     clusters: np.ndarray | None = None
     clusters_seed: int | None = None
     covering: np.ndarray | None = None
+    log_diameter: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -73,15 +86,18 @@ class Segmentation:
 def graph_key(settings: SegmentSettings) -> str:
     """The segment settings the surface graph depends on, as a string (cache key)."""
     return (f"{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
-            f"{settings.crease_angle}|{max(settings.max_parts, settings.parts or 0)}")
+            f"{settings.crease_angle}|{settings.use_thickness}|{max(settings.max_parts, settings.parts or 0)}")
 
 
 def build_surface_graph(
-    vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, settings: SegmentSettings
+    vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, diameters: np.ndarray | None,
+    settings: SegmentSettings,
 ) -> SurfaceGraph:
     """Weighted mesh graph and its spectral embedding.
 
-    vertices: (n, 3) unit-cube, faces: (m, 3), features: (n, d) standardised activations.
+    vertices: (n, 3) unit-cube, faces: (m, 3), features: (n, d) standardised activations,
+    diameters: (n,) shape diameters (``engine.field.thickness.shape_diameter``), or None: no
+    thickness cue (it is also off when ``settings.use_thickness`` is).
     """
     edges = unique_edges(faces)
     strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
@@ -91,7 +107,9 @@ def build_surface_graph(
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
-    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering)
+    log_diameter = np.log(diameters) if diameters is not None and settings.use_thickness else None
+    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
+                        log_diameter=log_diameter)
 
 
 def _spacing(vertices: np.ndarray, edges: np.ndarray) -> float:
@@ -121,7 +139,10 @@ def segment_surface(
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, touching, min_size)
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
-    regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold)
+    thickness = None if graph.log_diameter is None else RegionThickness(graph.log_diameter, graph.areas,
+                                                                        settings.thickness_scale)
+    regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
+                                     thickness=thickness)
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
@@ -131,6 +152,7 @@ def segment_surface(
         regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts,
                                        covering=graph.covering, pieces=pieces)
     else:
-        regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts)
+        regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, target=settings.parts,
+                                         thickness=thickness)
     part_types, type_names = group_types(vertices, regions, settings.types)
     return Segmentation(part_labels=regions, part_types=part_types, type_names=type_names)

@@ -1,0 +1,40 @@
+"""The shape diameter read from a fitted field (engine.field.thickness) on a real fitted ball."""
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from engine.field.fitting import fit_sdf
+from engine.field.thickness import FARTHEST, shape_diameter
+from engine.settings import FitSettings, ModelSettings
+
+CPU = torch.device("cpu")
+RADIUS = 0.3
+SMALL = FitSettings(model=ModelSettings(width=32, hidden_layers=3, skip_layer=2, frequencies=2), iterations=150,
+                    batch_size=512, learning_rate=5e-3, pool_size=6000, pools=1)
+
+
+@pytest.fixture(scope="module")
+def ball_and_field():
+    sphere = trimesh.creation.icosphere(subdivisions=3, radius=RADIUS)
+    vertices, faces = np.asarray(sphere.vertices), np.asarray(sphere.faces)
+    model, _ = fit_sdf(vertices, faces, SMALL, seed=0, device=CPU)
+    return vertices, faces, model
+
+
+def test_a_ball_is_as_thick_as_its_diameter_whichever_way_its_faces_are_wound(ball_and_field):
+    vertices, faces, model = ball_and_field
+    diameters = shape_diameter(model, vertices, faces, CPU)
+    flipped = shape_diameter(model, vertices, faces[:, ::-1], CPU)
+    assert diameters.shape == (len(vertices),)
+    assert np.median(diameters) == pytest.approx(2 * RADIUS, rel=0.15)
+    assert np.mean(np.abs(diameters / (2 * RADIUS) - 1) < 0.25) > 0.9
+    np.testing.assert_array_equal(diameters, flipped)
+
+
+def test_a_ray_that_never_leaves_the_solid_stops_at_the_farthest_step(ball_and_field):
+    _, _, model = ball_and_field
+    centre = np.array([[0.0, 0.0, 0.0]])  # a point in no proper face: no normal, its ray stays inside
+    triangle = np.array([[0, 0, 0]])
+    assert shape_diameter(model, centre, triangle, CPU)[0] == pytest.approx(FARTHEST)
