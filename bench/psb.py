@@ -151,11 +151,13 @@ def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, l
 def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, humans: list[np.ndarray],
                quality: str, threads: int, baselines: tuple[str, ...]) -> dict:
     """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh
-    (``load_benchmark_mesh``); the row also holds our face labels and the medoid human's index."""
+    (``load_benchmark_mesh``); the row also holds our face labels, the medoid human's index and the
+    Rand-index error with each cue off (``bench.ablation``, same fitted field)."""
     from engine.pipeline import run
     from engine.progress import Reporter
     from engine.settings import run_settings
 
+    from .ablation import CUE_ABLATIONS, ablation_labels
     from .baselines import baseline_labels
 
     weights = face_areas(vertices, faces)
@@ -164,10 +166,14 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
            "human_parts": int(np.median([len(np.unique(h)) for h in humans])),
            "human_consistency": human_consistency(humans, weights), "medoid": reference, "methods": {}}
     started = time.perf_counter()
-    result = run(vertices, faces, run_settings(quality, seed=0, threads=threads, part_meshes=False), Reporter())
+    settings = run_settings(quality, seed=0, threads=threads, part_meshes=False)
+    result = run(vertices, faces, settings, Reporter())
     row["methods"]["partsdf"] = {**score(result.face_labels, humans, weights, reference),
                                  "seconds": time.perf_counter() - started}
     row["labels"] = result.face_labels
+    ablations = ablation_labels(result, settings.segment, CUE_ABLATIONS, settings.seed)
+    row["ablations"] = {name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
+                        for name, labels in ablations.items()}
     for method in baselines:
         started = time.perf_counter()
         try:
@@ -205,8 +211,10 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
     import datetime
 
     methods = ("partsdf", *baselines)
+    ablations = list(rows[0].get("ablations", {})) if rows else []
     header = ["category", "kind", "meshes", "human parts", "human vs human",
-              *(f"{m} RI error" for m in methods), "PartSDF ARI (medoid)", "PartSDF parts",
+              *(f"{m} RI error" for m in methods), *(f"PartSDF {name}" for name in ablations),
+              "PartSDF ARI (medoid)", "PartSDF parts",
               *(f"{m} s" for m in methods)]
     lines = [
         "# Princeton Segmentation Benchmark, development split",
@@ -215,7 +223,8 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
         "are held out and were not opened. Rand-index error: 1 - Rand index (pairs of triangles weighted by "
         "area), averaged over every human segmentation of a mesh, then over the meshes; lower is better. "
         "*human vs human*: the same between the mesh's own human segmentations. ARI against the medoid human "
-        "segmentation. PartSDF in auto mode, no part meshes; the baselines in their automatic modes.",
+        "segmentation. PartSDF in auto mode, no part meshes; the baselines in their automatic modes. "
+        "*PartSDF without X*: RI error of the same fitted field segmented again with that cue off.",
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
@@ -231,6 +240,7 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
                  f"{finite_mean(r['human_consistency'] for r in group):.3f}"]
         cells += [f"{_method_mean(group, m, 'rand_error'):.3f}" + (f" ({_failures(group, m)} failed)"
                                                                    if _failures(group, m) else "") for m in methods]
+        cells += [f"{finite_mean(r['ablations'][name] for r in group):.3f}" for name in ablations]
         cells += [f"{_method_mean(group, 'partsdf', 'ari_medoid'):.3f}",
                   f"{np.median([r['methods']['partsdf']['parts'] for r in group]):.0f}"]
         cells += [f"{_method_mean(group, m, 'seconds'):.1f}" for m in methods]

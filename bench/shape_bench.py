@@ -14,13 +14,11 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from engine.field.probing import activations, feature_set
-from engine.field.thickness import shape_diameter
 from engine.pipeline import RunResult, run
 from engine.progress import BarReporter, Reporter
-from engine.segment.segmentation import build_surface_graph, segment_surface
 from engine.settings import RunSettings, run_settings
 
+from .ablation import ablation_labels
 from .baselines import baseline_labels
 from .metrics import adjusted_rand, class_agnostic_miou, parts_found
 from .part_bench import bench_part_volumes
@@ -67,15 +65,8 @@ def bench_shape(vertices, faces, truth, quality: str, threads: int) -> tuple[dic
     row["recluster_seconds"] = time.perf_counter() - started
     k_labels = recluster.vertex_labels
 
-    unit = result.field.normalisation.to_unit(result.welded.vertices)
-    layers = activations(result.field.model, unit, torch.device("cpu"))
-    features = feature_set(layers, settings.segment.feature_set)
-    diameters = shape_diameter(result.field.model, unit, result.welded.faces, torch.device("cpu"))
     row["k"] = _scores(truth, k_labels)
-    for name, switches in ABLATIONS.items():
-        ablation = replace(k_settings.segment, **switches)
-        graph = build_surface_graph(unit, result.welded.faces, features, diameters, ablation)
-        labels = segment_surface(unit, graph, ablation, 0).part_labels[result.welded.input_to_welded]
+    for name, labels in ablation_labels(result, k_settings.segment, ABLATIONS, seed=0).items():
         row[name] = _scores(truth, labels)
     return row, result, settings
 

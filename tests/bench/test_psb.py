@@ -65,5 +65,9 @@ def test_a_run_scores_each_category_and_draws_the_contact_sheet(tmp_path, lollip
     human_row = next(line for line in text.splitlines() if line.startswith("| Human |"))
     cells = [c.strip() for c in human_row.strip("|").split("|")]
     assert cells[2] == "1" and float(cells[5]) < 0.1, "the lollipop's two parts are found"
+    header = [c.strip() for c in next(line for line in text.splitlines() if line.startswith("| category")).strip("|")
+              .split("|")]
+    without_creases = float(cells[header.index("PartSDF without creases")])
+    assert 0.0 <= without_creases <= 1.0 and "PartSDF without thickness" in header
     assert "| Cup |" in text and "| **all** |" in text and "held out" in text
     assert image.stat().st_size > 10_000 and image.read_bytes()[:4] == b"\x89PNG"

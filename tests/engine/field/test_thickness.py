@@ -6,7 +6,7 @@ import torch
 import trimesh
 
 from engine.field.fitting import fit_sdf
-from engine.field.thickness import FARTHEST, shape_diameter
+from engine.field.thickness import FARTHEST, first_exit, shape_diameter
 from engine.settings import FitSettings, ModelSettings
 
 CPU = torch.device("cpu")
@@ -38,3 +38,13 @@ def test_a_ray_that_never_leaves_the_solid_stops_at_the_farthest_step(ball_and_f
     centre = np.array([[0.0, 0.0, 0.0]])  # a point in no proper face: no normal, its ray stays inside
     triangle = np.array([[0, 0, 0]])
     assert shape_diameter(model, centre, triangle, CPU)[0] == pytest.approx(FARTHEST)
+
+
+def test_the_exit_is_interpolated_between_samples_and_bounded_where_the_ray_never_crosses():
+    steps = np.array([0.1, 0.2, 0.4])
+    # columns: leaves between 0.2 and 0.4; never inside; never leaves; leaves between 0.1 and 0.2
+    values = np.array([[-1.0, 1.0, -1.0, -3.0],
+                       [-1.0, 1.0, -1.0, 1.0],
+                       [1.0, 1.0, -1.0, 1.0]])
+    exits = first_exit(values, steps)
+    assert exits == pytest.approx([0.3, 0.1, 0.4, 0.1 + 0.1 * 0.75])
