@@ -53,7 +53,8 @@ class SegmentSettings:
     ``use_creases``, ``use_thickness``: the cut cues (docs/design.md);
     ``thickness_scale``: the difference of two regions' mean log shape diameter
     at which their affinity falls to 1/e (chosen on PSB development meshes,
-    docs/design.md "Thickness").
+    docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
+    exceeds this many times either region's own are refused (None: never).
     """
 
     parts: int | None = None
@@ -64,6 +65,7 @@ class SegmentSettings:
     use_creases: bool = True
     use_thickness: bool = True
     thickness_scale: float = 0.6
+    bridge_ratio: float | None = 2.5
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

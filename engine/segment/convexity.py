@@ -9,6 +9,8 @@ hanging from a slab, or two spheres meeting at a neck, are not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
@@ -102,3 +104,38 @@ def _hidden_in(union: np.ndarray, covering: np.ndarray | None, pieces: np.ndarra
         return np.zeros(len(union), bool)
     share = np.bincount(pieces[union], minlength=pieces.max() + 1) / np.bincount(pieces)
     return (covering >= 0) & (share[np.maximum(covering, 0)] > 0.5)
+
+
+@dataclass
+class BridgeVeto:
+    """Refuses a merge whose union bridges far more empty space than either region alone.
+
+    Two handles of a pair of pliers each lie straight, but the two side by side form a V: the concavity
+    of their union is several times either one's, where two pieces of one finger or a torso's fragments
+    stay about as convex together as apart. A merge is refused when the union's concavity exceeds
+    ``ratio`` times the larger of the two regions' own (at least ``floor``, the resolution's floor).
+    vertices: (n, 3) unit-cube positions; regions are given as (n,) bool masks. Each region's own
+    concavity is computed once (regions are named by their first vertex and size).
+    """
+
+    vertices: np.ndarray
+    ratio: float
+    floor: float
+    seed: int
+    _own: dict[tuple[int, int], float] = field(default_factory=dict)
+    _rng: np.random.Generator | None = None
+
+    def __call__(self, first: np.ndarray, second: np.ndarray) -> bool:
+        union = concavity(self.vertices[first | second], self._generator())
+        return union > self.ratio * max(self._concavity(first), self._concavity(second), self.floor)
+
+    def _concavity(self, members: np.ndarray) -> float:
+        key = (int(np.argmax(members)), int(members.sum()))
+        if key not in self._own:
+            self._own[key] = concavity(self.vertices[members], self._generator())
+        return self._own[key]
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng

@@ -7,6 +7,7 @@ region they share the most edges with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,7 @@ def merge_across_weak_cuts(
     threshold: float = -np.inf,
     target: int = 1,
     thickness: RegionThickness | None = None,
+    refuse: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> np.ndarray:
     """Merge adjacent regions whose boundary is not a cut, highest affinity first.
 
@@ -87,10 +89,14 @@ def merge_across_weak_cuts(
     corner, a point) do not merge on that thin evidence. With ``thickness``
     the affinity is also lowered where the solid under the two regions is of
     different thickness (``RegionThickness.affinity``): a finger on a palm.
+    ``refuse(first, second)``, given two regions as (n,) bool masks, may veto a
+    merge (``engine.segment.convexity.BridgeVeto``); the next pair in order is
+    tried, and a refused pair is not asked again while both regions are unchanged.
     Merging stops when no boundary's score exceeds ``threshold`` or when
     ``target`` regions remain. Loose pieces never merge. Returns (n,) renumbered labels.
     """
     regions = regions.copy()
+    refused: set[tuple[tuple[int, int], tuple[int, int]]] = set()
     while regions.max() + 1 > target:
         pairs, edge_pair = boundary_pairs(regions, edges)
         if len(pairs) == 0:
@@ -101,12 +107,29 @@ def merge_across_weak_cuts(
         mean_weight = sums / (counts + BOUNDARY_PRIOR_EDGES)
         if thickness is not None:
             mean_weight = mean_weight * thickness.affinity(regions, pairs)
-        best = int(np.argmax(mean_weight))
-        if mean_weight[best] <= threshold:
+        merged = None
+        for index in np.argsort(-mean_weight, kind="stable"):
+            if mean_weight[index] <= threshold:
+                break
+            first, second = regions == pairs[index, 0], regions == pairs[index, 1]
+            if refuse is not None:
+                key = (_identity(first), _identity(second))
+                if key in refused:
+                    continue
+                if refuse(first, second):
+                    refused.add(key)
+                    continue
+            merged = np.where(second, pairs[index, 0], regions)
             break
-        keep, drop = (int(x) for x in pairs[best])
-        regions = renumber(np.where(regions == drop, keep, regions))
+        if merged is None:
+            break
+        regions = renumber(merged)
     return regions
+
+
+def _identity(members: np.ndarray) -> tuple[int, int]:
+    """A region as (its first vertex, its size): regions are disjoint and only grow, so this names it."""
+    return int(np.argmax(members)), int(members.sum())
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@
    median edge weight: a boundary stays only where the cues say the surface
    is cut. The weight is lowered by the difference of the two regions'
    thickness (a finger on a palm, a leg on a torso: no crease, but thin on
-   thick), so organic parts are cut where creases are missing.
+   thick), so organic parts are cut where creases are missing. A merge is
+   refused when the union's concavity is over ``bridge_ratio`` times either
+   region's own (two straight handles meeting in a V; ``BridgeVeto``).
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
    below CoACD's default 0.05 of the unit cube, or twice the edge length on
    coarse meshes) are one part: a collar on a
@@ -38,7 +40,7 @@ import numpy as np
 from ..mesh.graph import concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
-from .convexity import merge_nearly_convex
+from .convexity import BridgeVeto, merge_nearly_convex
 from .instances import (
     RegionThickness,
     merge_across_weak_cuts,
@@ -141,8 +143,9 @@ def segment_surface(
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
     thickness = None if graph.log_diameter is None else RegionThickness(graph.log_diameter, graph.areas,
                                                                         settings.thickness_scale)
+    veto = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
-                                     thickness=thickness)
+                                     thickness=thickness, refuse=veto)
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
