@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from engine.field.probing import activations, feature_set
-from engine.field.thickness import shape_diameter
+from engine.field.thickness import surface_thickness
 from engine.pipeline import RunResult
 from engine.segment.segmentation import build_surface_graph, segment_surface
 from engine.settings import SegmentSettings
@@ -27,10 +27,10 @@ def ablation_labels(result: RunResult, segment: SegmentSettings, ablations: dict
     device = torch.device(result.device)
     unit = result.field.normalisation.to_unit(result.welded.vertices)
     features = feature_set(activations(result.field.model, unit, device), segment.feature_set)
-    diameters = shape_diameter(result.field.model, unit, result.welded.faces, device)
+    thickness = surface_thickness(result.field.model, unit, result.welded.faces, device)
     labels = {}
     for name, switches in ablations.items():
         settings = replace(segment, **switches)
-        graph = build_surface_graph(unit, result.welded.faces, features, diameters, settings)
+        graph = build_surface_graph(unit, result.welded.faces, features, thickness, settings)
         labels[name] = segment_surface(unit, graph, settings, seed).part_labels[result.welded.input_to_welded]
     return labels

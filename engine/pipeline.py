@@ -17,7 +17,7 @@ from .errors import BadInputError
 from .field.fitting import FitReport, fit_sdf
 from .field.model import SDFDecoder
 from .field.probing import activations, evaluate, feature_set
-from .field.thickness import shape_diameter
+from .field.thickness import surface_thickness
 from .memory import check_memory
 from .mesh.normalisation import Normalisation
 from .mesh.orientation import orient_consistently
@@ -319,11 +319,11 @@ def _cluster(
         if not cached:
             layers = activations(fitted.model, unit_vertices, device)
             features = feature_set(layers, settings.segment.feature_set)
-            diameters = shape_diameter(fitted.model, unit_vertices, faces, device) if settings.segment.use_thickness \
-                else None
+            thickness = surface_thickness(fitted.model, unit_vertices, faces, device) \
+                if settings.segment.use_thickness else None
     with clock.stage("segment"):
         if not cached:
-            fitted = replace(fitted, graph=build_surface_graph(unit_vertices, faces, features, diameters,
+            fitted = replace(fitted, graph=build_surface_graph(unit_vertices, faces, features, thickness,
                                                               settings.segment),
                              graph_key=key)
             del features  # (u, d): the graph holds what segmenting needs
@@ -360,8 +360,9 @@ def split_part(
     sub_faces = local[faces[inside]]
     features = feature_set(activations(model, unit_vertices[members], device), settings.segment.feature_set)
     sub_settings = replace(settings.segment, parts=count, types=None)
-    diameters = shape_diameter(model, unit_vertices[members], sub_faces, device) if sub_settings.use_thickness else None
-    graph = build_surface_graph(unit_vertices[members], sub_faces, features, diameters, sub_settings)
+    thickness = surface_thickness(model, unit_vertices[members], sub_faces, device) if sub_settings.use_thickness \
+        else None
+    graph = build_surface_graph(unit_vertices[members], sub_faces, features, thickness, sub_settings)
     pieces = segment_surface(unit_vertices[members], graph, sub_settings, settings.seed).part_labels
     pieces = np.unique(pieces, return_inverse=True)[1]
     others = [c for c in range(int(pieces.max()) + 1) if c != pieces[0]]

@@ -136,21 +136,25 @@ def _identity(members: np.ndarray) -> tuple[int, int]:
 class RegionThickness:
     """The solid's thickness under the surface, compared between regions.
 
-    log_diameter: (n,) log of each vertex's shape diameter (``engine.field.thickness``);
-    areas: (n,) vertex areas, so a region's thickness is its area-weighted mean log diameter;
-    scale: the difference of mean log diameters at which two regions' affinity falls to 1/e.
+    log_thickness: (n, 2) log of each vertex's diameter and radius (``engine.field.thickness``);
+    areas: (n,) vertex areas, so a region's thickness is its area-weighted mean of each;
+    scale: the difference of two regions' thickness at which their affinity falls to 1/e. The
+    difference is the smaller of the two readings' (a box's faces differ in diameter, its rims in
+    radius; a finger and a palm in both).
     """
 
-    log_diameter: np.ndarray
+    log_thickness: np.ndarray
     areas: np.ndarray
     scale: float
 
     def affinity(self, regions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """(p,) in (0, 1]: exp(-(difference of the pair's mean log diameters / scale)^2) per (p, 2) pair."""
+        """(p,) in (0, 1]: exp(-(the pair's difference of thickness / scale)^2) per (p, 2) pair."""
         count = regions.max() + 1
         area = np.bincount(regions, self.areas, minlength=count)
-        mean = np.bincount(regions, self.areas * self.log_diameter, minlength=count) / np.maximum(area, 1e-30)
-        return np.exp(-(((mean[pairs[:, 0]] - mean[pairs[:, 1]]) / self.scale) ** 2))
+        mean = np.stack([np.bincount(regions, self.areas * reading, minlength=count) for reading in
+                         self.log_thickness.T], axis=1) / np.maximum(area, 1e-30)[:, None]  # (count, 2)
+        difference = np.abs(mean[pairs[:, 0]] - mean[pairs[:, 1]]).min(axis=1)
+        return np.exp(-((difference / self.scale) ** 2))
 
 
 def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

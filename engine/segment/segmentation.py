@@ -2,7 +2,7 @@
 
 1. Spectral embedding of the mesh graph weighted by activation change and
    concave creases (``engine.segment.clustering``); the solid's thickness
-   under each vertex (a shape diameter read from the field,
+   under each vertex (diameter and radius read from the field,
    ``engine.field.thickness``) is kept for step 3.
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
    connected components of each cluster on the mesh, small fragments merged
@@ -62,8 +62,8 @@ class SurfaceGraph:
     over-segmentation of the embedding with seed ``clusters_seed`` (None until ``with_clusters``),
     kept so that a re-cluster to another part count does not run k-means again. covering: (n,) int,
     the piece a vertex is hidden inside of, -1 where none (``covering_pieces``; None: one piece).
-    log_diameter: (n,) log shape diameter per vertex (``engine.field.thickness``), None when the
-    thickness cue is off.
+    log_thickness: (n, 2) log diameter and radius per vertex (``engine.field.thickness``), None when
+    the thickness cue is off.
     """
 
     edges: np.ndarray
@@ -73,7 +73,7 @@ class SurfaceGraph:
     clusters: np.ndarray | None = None
     clusters_seed: int | None = None
     covering: np.ndarray | None = None
-    log_diameter: np.ndarray | None = None
+    log_thickness: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,14 @@ def graph_key(settings: SegmentSettings) -> str:
 
 
 def build_surface_graph(
-    vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, diameters: np.ndarray | None,
+    vertices: np.ndarray, faces: np.ndarray, features: np.ndarray, thickness: np.ndarray | None,
     settings: SegmentSettings,
 ) -> SurfaceGraph:
     """Weighted mesh graph and its spectral embedding.
 
     vertices: (n, 3) unit-cube, faces: (m, 3), features: (n, d) standardised activations,
-    diameters: (n,) shape diameters (``engine.field.thickness.shape_diameter``), or None: no
-    thickness cue (it is also off when ``settings.use_thickness`` is).
+    thickness: (n, 2) diameter and radius per vertex (``engine.field.thickness.surface_thickness``),
+    or None: no thickness cue (it is also off when ``settings.use_thickness`` is).
     """
     edges = unique_edges(faces)
     strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
@@ -109,9 +109,9 @@ def build_surface_graph(
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
-    log_diameter = np.log(diameters) if diameters is not None and settings.use_thickness else None
+    log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness else None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
-                        log_diameter=log_diameter)
+                        log_thickness=log_thickness)
 
 
 def _spacing(vertices: np.ndarray, edges: np.ndarray) -> float:
@@ -141,7 +141,7 @@ def segment_surface(
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, touching, min_size)
     threshold = CUT_AFFINITY * float(np.median(graph.weights))
-    thickness = None if graph.log_diameter is None else RegionThickness(graph.log_diameter, graph.areas,
+    thickness = None if graph.log_thickness is None else RegionThickness(graph.log_thickness, graph.areas,
                                                                         settings.thickness_scale)
     veto = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,

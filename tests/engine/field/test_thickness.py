@@ -1,4 +1,4 @@
-"""The shape diameter read from a fitted field (engine.field.thickness) on a real fitted ball."""
+"""The thickness read from a fitted field (engine.field.thickness) on a real fitted ball."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 import trimesh
 
 from engine.field.fitting import fit_sdf
-from engine.field.thickness import FARTHEST, first_exit, shape_diameter
+from engine.field.thickness import FARTHEST, deepest_before_exit, first_exit, surface_thickness
 from engine.settings import FitSettings, ModelSettings
 
 CPU = torch.device("cpu")
@@ -23,21 +23,24 @@ def ball_and_field():
     return vertices, faces, model
 
 
-def test_a_ball_is_as_thick_as_its_diameter_whichever_way_its_faces_are_wound(ball_and_field):
+def test_a_ball_is_as_thick_as_its_diameter_and_radius_whichever_way_its_faces_are_wound(ball_and_field):
     vertices, faces, model = ball_and_field
-    diameters = shape_diameter(model, vertices, faces, CPU)
-    flipped = shape_diameter(model, vertices, faces[:, ::-1], CPU)
-    assert diameters.shape == (len(vertices),)
-    assert np.median(diameters) == pytest.approx(2 * RADIUS, rel=0.15)
-    assert np.mean(np.abs(diameters / (2 * RADIUS) - 1) < 0.25) > 0.9
-    np.testing.assert_array_equal(diameters, flipped)
+    thickness = surface_thickness(model, vertices, faces, CPU)
+    flipped = surface_thickness(model, vertices, faces[:, ::-1], CPU)
+    assert thickness.shape == (len(vertices), 2)
+    assert np.median(thickness[:, 0]) == pytest.approx(2 * RADIUS, rel=0.15)
+    assert np.mean(np.abs(thickness[:, 0] / (2 * RADIUS) - 1) < 0.25) > 0.9
+    # the deepest point is the centre, 0.3 in, but the fit learns distances only up to its clamp
+    assert SMALL.clamp * 0.8 < np.median(thickness[:, 1]) < min(RADIUS, SMALL.clamp * 1.6)
+    np.testing.assert_array_equal(thickness, flipped)
 
 
-def test_a_ray_that_never_leaves_the_solid_stops_at_the_farthest_step(ball_and_field):
+def test_a_ray_that_never_leaves_the_solid_has_the_farthest_diameter(ball_and_field):
     _, _, model = ball_and_field
     centre = np.array([[0.0, 0.0, 0.0]])  # a point in no proper face: no normal, its ray stays inside
     triangle = np.array([[0, 0, 0]])
-    assert shape_diameter(model, centre, triangle, CPU)[0] == pytest.approx(FARTHEST)
+    diameter, radius = surface_thickness(model, centre, triangle, CPU)[0]
+    assert diameter == pytest.approx(FARTHEST) and SMALL.clamp * 0.8 < radius < RADIUS
 
 
 def test_the_exit_is_interpolated_between_samples_and_bounded_where_the_ray_never_crosses():
@@ -48,3 +51,12 @@ def test_the_exit_is_interpolated_between_samples_and_bounded_where_the_ray_neve
                        [1.0, 1.0, -1.0, 1.0]])
     exits = first_exit(values, steps)
     assert exits == pytest.approx([0.3, 0.1, 0.4, 0.1 + 0.1 * 0.75])
+
+
+
+def test_the_radius_is_the_deepest_sample_before_the_first_exit():
+    values = np.array([[-0.1, 0.2, -0.1],
+                       [-0.3, 0.2, -0.2],
+                       [0.1, 0.2, -0.3],
+                       [-0.9, 0.2, -0.4]])  # column 0 leaves, then enters another solid: that depth is not counted
+    assert deepest_before_exit(values) == pytest.approx([0.3, 0.0, 0.4])

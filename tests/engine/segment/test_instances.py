@@ -51,15 +51,18 @@ def test_merging_keeps_the_boundary_with_the_lowest_affinity():
 def test_a_thin_region_on_a_thick_one_stays_cut_where_the_surface_alone_would_merge_them():
     regions = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     weights = np.ones(7)  # no crease, no activation change anywhere
-    diameters = np.array([0.3, 0.3, 0.3, 0.3, 0.05, 0.05, 0.05, 0.05])  # a palm, then a finger
-    thickness = RegionThickness(np.log(diameters), np.ones(8), scale=0.6)
+    # a palm, then a finger: thinner in diameter and in radius
+    thickness = np.log(np.repeat([[0.3, 0.1], [0.05, 0.02]], 4, axis=0))
+    region_thickness = RegionThickness(thickness, np.ones(8), scale=0.6)
     assert merge_across_weak_cuts(regions, PATH, weights, threshold=0.05).tolist() == [0] * 8
-    cut = merge_across_weak_cuts(regions, PATH, weights, threshold=0.05, thickness=thickness)
+    cut = merge_across_weak_cuts(regions, PATH, weights, threshold=0.05, thickness=region_thickness)
     assert cut.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
 
 
-def test_thickness_affinity_is_one_for_equal_regions_and_falls_to_one_over_e_at_the_scale():
-    thickness = RegionThickness(np.log(np.array([1.0, 1.0, 1.0, np.e ** 0.6])), np.ones(4), scale=0.6)
-    affinity = thickness.affinity(np.array([0, 1, 2, 2]), np.array([[0, 1], [0, 2]]))
+def test_thickness_affinity_takes_the_smaller_change_of_diameter_and_radius():
+    # region 1: the diameter changes (another face of a box), the radius does not; region 2: both change by 0.3
+    thickness = np.log(np.array([[1.0, 1.0], [np.e ** 2, 1.0], [np.e ** 0.3, np.e ** 0.3]]))
+    affinity = RegionThickness(thickness, np.ones(3), scale=0.6).affinity(np.array([0, 1, 2]),
+                                                                           np.array([[0, 1], [0, 2]]))
     assert affinity[0] == 1.0
-    assert affinity[1] == pytest.approx(np.exp(-0.25))  # region 2's mean log diameter is 0.3: half the scale
+    assert affinity[1] == pytest.approx(np.exp(-0.25))  # a difference of half the scale

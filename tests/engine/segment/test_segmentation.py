@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from engine.segment.convexity import concavity, merge_nearly_convex
+from engine.segment.convexity import BridgeVeto, concavity, merge_nearly_convex
+from engine.segment.instances import merge_across_weak_cuts
 from engine.segment.types import group_types
 
 
@@ -40,6 +41,36 @@ def test_nearly_convex_neighbours_merge_and_an_l_corner_stays():
     merged = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05)
     assert merged.tolist() == [0] * 600 + [1] * 300
     assert merge_nearly_convex(regions, edges, vertices, seed=0, target=1).max() == 0
+
+
+def test_the_bridge_veto_keeps_two_handles_in_a_v_apart_and_lets_a_straight_bar_merge():
+    rng = np.random.default_rng(0)
+    first = _bar([0.0, -0.05, -0.05], [0.5, 0.05, 0.05], 400, rng)
+    straight_on = _bar([0.5, -0.05, -0.05], [1.0, 0.05, 0.05], 400, rng)
+    # the other handle: from the same end, at 40 degrees (a V, as the two handles of pliers)
+    angle = np.radians(40)
+    turn = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    other_handle = first @ turn.T
+    vertices = np.r_[first, straight_on, other_handle]
+    masks = [np.arange(1200) // 400 == k for k in range(3)]
+    veto = BridgeVeto(vertices, ratio=2.5, floor=0.01, seed=0)
+    assert not veto(masks[0], masks[1])
+    assert veto(masks[0], masks[2])
+
+
+def test_a_refused_merge_is_skipped_for_the_next_pair_and_asked_only_once_while_unchanged():
+    path = np.array([[i, i + 1] for i in range(7)])
+    regions = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    weights = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 0.9, 1.0])  # 0|1 strongest, then 2|3; 1|2 is a cut
+    asked = []
+
+    def refuse_the_first_pair(first, second):
+        asked.append((int(np.argmax(first)), int(np.argmax(second))))
+        return bool(first[0] and second[2])
+
+    merged = merge_across_weak_cuts(regions, path, weights, threshold=0.0, refuse=refuse_the_first_pair)
+    assert merged.tolist() == [0, 0, 1, 1, 2, 2, 2, 2]
+    assert asked == [(0, 2), (4, 6)]
 
 
 def test_a_fragment_of_one_piece_does_not_merge_into_the_piece_it_pokes_into():
