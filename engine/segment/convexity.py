@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from ..mesh.sampling import sample_surface
-from .instances import boundary_pairs
+from .instances import boundary_pairs, region_identity
 
 MAX_HULL_POINTS = 20000
 
@@ -115,27 +115,25 @@ class BridgeVeto:
     stay about as convex together as apart. A merge is refused when the union's concavity exceeds
     ``ratio`` times the larger of the two regions' own (at least ``floor``, the resolution's floor).
     vertices: (n, 3) unit-cube positions; regions are given as (n,) bool masks. Each region's own
-    concavity is computed once (regions are named by their first vertex and size).
+    concavity is computed once (``region_identity``).
     """
 
     vertices: np.ndarray
     ratio: float
     floor: float
     seed: int
-    _own: dict[tuple[int, int], float] = field(default_factory=dict)
-    _rng: np.random.Generator | None = None
+    _own: dict[tuple[int, int], float] = field(default_factory=dict, init=False, repr=False)
+    _rng: np.random.Generator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
 
     def __call__(self, first: np.ndarray, second: np.ndarray) -> bool:
-        union = concavity(self.vertices[first | second], self._generator())
+        union = concavity(self.vertices[first | second], self._rng)
         return union > self.ratio * max(self._concavity(first), self._concavity(second), self.floor)
 
     def _concavity(self, members: np.ndarray) -> float:
-        key = (int(np.argmax(members)), int(members.sum()))
+        key = region_identity(members)
         if key not in self._own:
-            self._own[key] = concavity(self.vertices[members], self._generator())
+            self._own[key] = concavity(self.vertices[members], self._rng)
         return self._own[key]
-
-    def _generator(self) -> np.random.Generator:
-        if self._rng is None:
-            self._rng = np.random.default_rng(self.seed)
-        return self._rng

@@ -113,7 +113,7 @@ def merge_across_weak_cuts(
                 break
             first, second = regions == pairs[index, 0], regions == pairs[index, 1]
             if refuse is not None:
-                key = (_identity(first), _identity(second))
+                key = (region_identity(first), region_identity(second))
                 if key in refused:
                     continue
                 if refuse(first, second):
@@ -127,7 +127,7 @@ def merge_across_weak_cuts(
     return regions
 
 
-def _identity(members: np.ndarray) -> tuple[int, int]:
+def region_identity(members: np.ndarray) -> tuple[int, int]:
     """A region as (its first vertex, its size): regions are disjoint and only grow, so this names it."""
     return int(np.argmax(members)), int(members.sum())
 
