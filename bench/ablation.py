@@ -27,7 +27,7 @@ def ablation_labels(result: RunResult, segment: SegmentSettings, ablations: dict
     device = torch.device(result.device)
     unit = result.field.normalisation.to_unit(result.welded.vertices)
     features = feature_set(activations(result.field.model, unit, device), segment.feature_set)
-    thickness = surface_thickness(result.field.model, unit, result.welded.faces, device)
+    thickness = surface_thickness(result.field.model, unit, result.welded.faces, device, seed)
     labels = {}
     for name, switches in ablations.items():
         settings = replace(segment, **switches)

@@ -319,7 +319,7 @@ def _cluster(
         if not cached:
             layers = activations(fitted.model, unit_vertices, device)
             features = feature_set(layers, settings.segment.feature_set)
-            thickness = surface_thickness(fitted.model, unit_vertices, faces, device) \
+            thickness = surface_thickness(fitted.model, unit_vertices, faces, device, settings.seed) \
                 if settings.segment.use_thickness else None
     with clock.stage("segment"):
         if not cached:
@@ -360,8 +360,8 @@ def split_part(
     sub_faces = local[faces[inside]]
     features = feature_set(activations(model, unit_vertices[members], device), settings.segment.feature_set)
     sub_settings = replace(settings.segment, parts=count, types=None)
-    thickness = surface_thickness(model, unit_vertices[members], sub_faces, device) if sub_settings.use_thickness \
-        else None
+    thickness = surface_thickness(model, unit_vertices[members], sub_faces, device, settings.seed) \
+        if sub_settings.use_thickness else None
     graph = build_surface_graph(unit_vertices[members], sub_faces, features, thickness, sub_settings)
     pieces = segment_surface(unit_vertices[members], graph, sub_settings, settings.seed).part_labels
     pieces = np.unique(pieces, return_inverse=True)[1]

@@ -30,22 +30,28 @@ STEPS = 32  # samples along each ray, geometric from NEAREST to FARTHEST
 NEAREST = 0.002  # unit-cube lengths: below the finest wall the balanced field resolves
 FARTHEST = 1.0  # the unit cube's side: no solid is thicker
 VERTEX_CHUNK = 16384  # vertices per block: STEPS x VERTEX_CHUNK points at a time (about 6 MB)
+SAMPLED_VERTICES = 8192  # at most this many vertices are read: regions compare by means, not per vertex
 
 
-def surface_thickness(model: SDFDecoder, vertices: np.ndarray, faces: np.ndarray, device: torch.device) -> np.ndarray:
+def surface_thickness(model: SDFDecoder, vertices: np.ndarray, faces: np.ndarray, device: torch.device,
+                      seed: int, limit: int = SAMPLED_VERTICES) -> np.ndarray:
     """(n, 2) float32: per vertex, the solid's diameter and radius along the inward normal (module docstring).
 
-    vertices: (n, 3) unit-cube positions on the surface, faces: (m, 3). Normals come from the faces and
-    are turned to point out of the field (its value rises along them), so the mesh's winding does not
-    matter. Both readings lie in [NEAREST / 2, FARTHEST]: a ray that never leaves the solid has the
-    diameter ``FARTHEST``; a wall thinner than the first step has the diameter ``NEAREST``.
+    vertices: (n, 3) unit-cube positions on the surface, faces: (m, 3). At most ``limit`` vertices,
+    drawn with ``seed``, are read; the others' rows are NaN. Normals come from the faces and are turned
+    to point out of the field (its value rises along them), so the mesh's winding does not matter.
+    Readings lie in [NEAREST / 2, FARTHEST]: a ray that never leaves the solid has the diameter
+    ``FARTHEST``; a wall thinner than the first step has the diameter ``NEAREST``.
     """
     steps = np.geomspace(NEAREST, FARTHEST, STEPS)
-    normals = outward_normals(model, vertices, vertex_normals(vertices, faces), device)
-    thickness = np.empty((len(vertices), 2), np.float32)
-    for start in range(0, len(vertices), VERTEX_CHUNK):
-        rows = slice(start, start + VERTEX_CHUNK)
-        points = vertices[None, rows] - steps[:, None, None] * normals[None, rows]  # (STEPS, k, 3)
+    read = np.arange(len(vertices)) if len(vertices) <= limit else \
+        np.sort(np.random.default_rng(seed).choice(len(vertices), limit, replace=False))
+    normals = vertex_normals(vertices, faces)[read]
+    normals = outward_normals(model, vertices[read], normals, device)
+    thickness = np.full((len(vertices), 2), np.nan, np.float32)
+    for start in range(0, len(read), VERTEX_CHUNK):
+        rows = read[start:start + VERTEX_CHUNK]
+        points = vertices[None, rows] - steps[:, None, None] * normals[None, start:start + len(rows)]  # (STEPS, k, 3)
         values = evaluate(model, points.reshape(-1, 3), device)[:, 0].reshape(STEPS, -1)
         thickness[rows, 0] = first_exit(values, steps)
         thickness[rows, 1] = deepest_before_exit(values)

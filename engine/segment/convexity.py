@@ -18,6 +18,7 @@ from ..mesh.sampling import sample_surface
 from .instances import boundary_pairs, region_identity
 
 MAX_HULL_POINTS = 20000
+VETO_POINTS = 8192  # vertices the bridge veto measures on: it runs for every merge it is asked about
 
 
 def concavity(points: np.ndarray, rng: np.random.Generator, samples: int = 2000) -> float:
@@ -114,8 +115,9 @@ class BridgeVeto:
     of their union is several times either one's, where two pieces of one finger or a torso's fragments
     stay about as convex together as apart. A merge is refused when the union's concavity exceeds
     ``ratio`` times the larger of the two regions' own (at least ``floor``, the resolution's floor).
-    vertices: (n, 3) unit-cube positions; regions are given as (n,) bool masks. Each region's own
-    concavity is computed once (``region_identity``).
+    vertices: (n, 3) unit-cube positions; regions are given as (n,) bool masks. Concavities are measured
+    on at most ``VETO_POINTS`` vertices drawn with ``seed`` (union and parts alike, so their ratio keeps
+    its meaning); each region's own is computed once (``region_identity``).
     """
 
     vertices: np.ndarray
@@ -124,16 +126,24 @@ class BridgeVeto:
     seed: int
     _own: dict[tuple[int, int], float] = field(default_factory=dict, init=False, repr=False)
     _rng: np.random.Generator = field(init=False, repr=False)
+    _points: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
+        count = len(self.vertices)
+        self._points = np.arange(count) if count <= VETO_POINTS else \
+            np.sort(self._rng.choice(count, VETO_POINTS, replace=False))
 
     def __call__(self, first: np.ndarray, second: np.ndarray) -> bool:
-        union = concavity(self.vertices[first | second], self._rng)
+        union = self._measure(first | second)
         return union > self.ratio * max(self._concavity(first), self._concavity(second), self.floor)
 
     def _concavity(self, members: np.ndarray) -> float:
         key = region_identity(members)
         if key not in self._own:
-            self._own[key] = concavity(self.vertices[members], self._rng)
+            self._own[key] = self._measure(members)
         return self._own[key]
+
+    def _measure(self, members: np.ndarray) -> float:
+        points = self.vertices[self._points[members[self._points]]]
+        return concavity(points, self._rng) if len(points) >= 4 else 0.0

@@ -136,8 +136,9 @@ def region_identity(members: np.ndarray) -> tuple[int, int]:
 class RegionThickness:
     """The solid's thickness under the surface, compared between regions.
 
-    log_thickness: (n, 2) log of each vertex's diameter and radius (``engine.field.thickness``);
-    areas: (n,) vertex areas, so a region's thickness is its area-weighted mean of each;
+    log_thickness: (n, 2) log of each vertex's diameter and radius (``engine.field.thickness``), NaN
+    where not read; areas: (n,) vertex areas, so a region's thickness is the area-weighted mean over its
+    read vertices (a region with none read has no thickness and is not compared);
     scale: the difference of two regions' thickness at which their affinity falls to 1/e. The
     difference is the smaller of the two readings' (a box's faces differ in diameter, its rims in
     radius; a finger and a palm in both).
@@ -150,11 +151,13 @@ class RegionThickness:
     def affinity(self, regions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """(p,) in (0, 1]: exp(-(the pair's difference of thickness / scale)^2) per (p, 2) pair."""
         count = regions.max() + 1
-        area = np.bincount(regions, self.areas, minlength=count)
-        mean = np.stack([np.bincount(regions, self.areas * reading, minlength=count) for reading in
-                         self.log_thickness.T], axis=1) / np.maximum(area, 1e-30)[:, None]  # (count, 2)
+        read = np.isfinite(self.log_thickness[:, 0])
+        area = np.bincount(regions[read], self.areas[read], minlength=count)
+        mean = np.stack([np.bincount(regions[read], self.areas[read] * reading, minlength=count) for reading in
+                         self.log_thickness[read].T], axis=1) / np.maximum(area, 1e-30)[:, None]  # (count, 2)
         difference = np.abs(mean[pairs[:, 0]] - mean[pairs[:, 1]]).min(axis=1)
-        return np.exp(-((difference / self.scale) ** 2))
+        compared = (area[pairs[:, 0]] > 0) & (area[pairs[:, 1]] > 0)
+        return np.where(compared, np.exp(-((difference / self.scale) ** 2)), 1.0)
 
 
 def boundary_pairs(regions: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

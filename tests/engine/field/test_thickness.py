@@ -25,8 +25,8 @@ def ball_and_field():
 
 def test_a_ball_is_as_thick_as_its_diameter_and_radius_whichever_way_its_faces_are_wound(ball_and_field):
     vertices, faces, model = ball_and_field
-    thickness = surface_thickness(model, vertices, faces, CPU)
-    flipped = surface_thickness(model, vertices, faces[:, ::-1], CPU)
+    thickness = surface_thickness(model, vertices, faces, CPU, seed=0)
+    flipped = surface_thickness(model, vertices, faces[:, ::-1], CPU, seed=0)
     assert thickness.shape == (len(vertices), 2)
     assert np.median(thickness[:, 0]) == pytest.approx(2 * RADIUS, rel=0.15)
     assert np.mean(np.abs(thickness[:, 0] / (2 * RADIUS) - 1) < 0.25) > 0.9
@@ -35,11 +35,22 @@ def test_a_ball_is_as_thick_as_its_diameter_and_radius_whichever_way_its_faces_a
     np.testing.assert_array_equal(thickness, flipped)
 
 
+def test_a_large_mesh_is_read_at_a_seeded_sample_of_its_vertices(ball_and_field):
+    vertices, faces, model = ball_and_field
+    full = surface_thickness(model, vertices, faces, CPU, seed=0)
+    sampled = surface_thickness(model, vertices, faces, CPU, seed=3, limit=100)
+    read = np.isfinite(sampled[:, 0])
+    assert read.sum() == 100 and np.isnan(sampled[~read]).all()
+    np.testing.assert_allclose(sampled[read], full[read], rtol=1e-5)
+    np.testing.assert_array_equal(np.isfinite(surface_thickness(model, vertices, faces, CPU, seed=3, limit=100)),
+                                  np.isfinite(sampled))
+
+
 def test_a_ray_that_never_leaves_the_solid_has_the_farthest_diameter(ball_and_field):
     _, _, model = ball_and_field
     centre = np.array([[0.0, 0.0, 0.0]])  # a point in no proper face: no normal, its ray stays inside
     triangle = np.array([[0, 0, 0]])
-    diameter, radius = surface_thickness(model, centre, triangle, CPU)[0]
+    diameter, radius = surface_thickness(model, centre, triangle, CPU, seed=0)[0]
     assert diameter == pytest.approx(FARTHEST) and SMALL.clamp * 0.8 < radius < RADIUS
 
 

@@ -66,3 +66,11 @@ def test_thickness_affinity_takes_the_smaller_change_of_diameter_and_radius():
                                                                            np.array([[0, 1], [0, 2]]))
     assert affinity[0] == 1.0
     assert affinity[1] == pytest.approx(np.exp(-0.25))  # a difference of half the scale
+
+
+
+def test_a_region_without_a_thickness_reading_is_not_compared():
+    thickness = np.log(np.array([[1.0, 1.0], [np.nan, np.nan], [np.e, np.e]]))
+    affinity = RegionThickness(thickness, np.ones(3), scale=0.6).affinity(np.array([0, 1, 2]),
+                                                                           np.array([[0, 1], [0, 2]]))
+    assert affinity[0] == 1.0 and affinity[1] == pytest.approx(np.exp(-(1 / 0.6) ** 2))
