@@ -110,6 +110,8 @@ def build_surface_graph(
     pieces = piece_ids(edges, len(vertices))
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
     log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness else None
+    if covering is not None:  # pieces that touch or cross: rays from one run into the others (measured, design.md)
+        log_thickness = None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
                         log_thickness=log_thickness)
 
