@@ -12,7 +12,8 @@
    median edge weight: a boundary stays only where the cues say the surface
    is cut. The weight is lowered by the difference of the two regions'
    thickness (a finger on a palm, a leg on a torso: no crease, but thin on
-   thick), so organic parts are cut where creases are missing. A merge is
+   thick), so organic parts are cut where creases are missing (one-piece
+   surfaces only: on kitbashed pieces the rays run into the neighbours). A merge is
    refused when the union's concavity is over ``bridge_ratio`` times either
    region's own (two straight handles meeting in a V; ``BridgeVeto``).
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
@@ -63,7 +64,7 @@ class SurfaceGraph:
     kept so that a re-cluster to another part count does not run k-means again. covering: (n,) int,
     the piece a vertex is hidden inside of, -1 where none (``covering_pieces``; None: one piece).
     log_thickness: (n, 2) log diameter and radius per vertex (``engine.field.thickness``), None when
-    the thickness cue is off.
+    the thickness cue is off or the surface is in several pieces.
     """
 
     edges: np.ndarray
@@ -109,9 +110,9 @@ def build_surface_graph(
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
-    log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness else None
-    if covering is not None:  # pieces that touch or cross: rays from one run into the others (measured, design.md)
-        log_thickness = None
+    # On a surface of several pieces rays from one run into the others (kitbash, docs/design.md): no cue there.
+    one_piece = covering is None
+    log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness and one_piece else None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
                         log_thickness=log_thickness)
 

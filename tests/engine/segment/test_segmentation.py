@@ -102,3 +102,19 @@ def test_same_shaped_parts_share_a_type_wherever_they_are():
     assert names == ("Rod", "Panel")
     forced, _ = group_types(vertices, labels, 1)
     assert set(forced) == {0}
+
+
+def test_the_thickness_cue_is_kept_on_one_piece_and_dropped_on_touching_pieces():
+    from engine.segment.segmentation import build_surface_graph
+    from engine.settings import SegmentSettings
+
+    ball = trimesh.creation.icosphere(subdivisions=2, radius=0.3)
+    one_vertices, one_faces = np.asarray(ball.vertices), np.asarray(ball.faces)
+    two_vertices = np.r_[one_vertices, one_vertices + [0.4, 0.0, 0.0]]  # a second ball crossing the first
+    two_faces = np.r_[one_faces, one_faces + len(one_vertices)]
+    settings = SegmentSettings(max_parts=4)
+    for vertices, faces, kept in ((one_vertices, one_faces, True), (two_vertices, two_faces, False)):
+        features = np.random.default_rng(0).normal(size=(len(vertices), 4))
+        thickness = np.full((len(vertices), 2), 0.5)
+        graph = build_surface_graph(vertices, faces, features, thickness, settings)
+        assert (graph.log_thickness is not None) == kept
