@@ -213,7 +213,9 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
                  vectors=graph.embedding.vectors.astype(np.float32),
                  **({} if graph.clusters is None else {"clusters": graph.clusters.astype(np.int32),
                                                        "clusters_seed": graph.clusters_seed}),
-                 **({} if graph.covering is None else {"covering": graph.covering.astype(np.int32)}))
+                 **({} if graph.covering is None else {"covering": graph.covering.astype(np.int32)}),
+                 **({} if graph.log_thickness is None else {"log_thickness": graph.log_thickness}),
+                 **({} if graph.cuts is None else {"cuts": graph.cuts}))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -256,6 +258,8 @@ def _load_graph(path: Path) -> SurfaceGraph | None:
                                 areas=data["areas"], embedding=embedding,
                                 clusters=data["clusters"].astype(np.int64) if clustered else None,
                                 clusters_seed=int(data["clusters_seed"]) if clustered else None,
-                                covering=data["covering"].astype(np.int64) if "covering" in data else None)
+                                covering=data["covering"].astype(np.int64) if "covering" in data else None,
+                                log_thickness=data["log_thickness"] if "log_thickness" in data else None,
+                                cuts=data["cuts"].astype(bool) if "cuts" in data else None)
     except (OSError, KeyError, ValueError):
         return None

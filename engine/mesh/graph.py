@@ -84,3 +84,18 @@ def concave_angles(vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray) -
     angle = np.arccos(np.clip((n_i * n_j).sum(axis=1), -1.0, 1.0))
     concave = ((n_j - n_i) * direction).sum(axis=1) < 0.0
     return np.where(concave, angle, 0.0)
+
+
+def close_crease_gaps(angles: np.ndarray, edges: np.ndarray, count: int) -> np.ndarray:
+    """(e,) concave angles with the gaps of each crease line closed.
+
+    angles: (e,) ``concave_angles``, edges: (e, 2), count: vertices. Where a coarse mesh crosses a
+    junction obliquely, an edge between two vertices of the crease can read convex (its normals turn
+    mostly along it), leaving a gap through which the two sides stay connected. Each vertex's crease
+    angle is the largest concave angle of its edges; an edge between two crease vertices takes at
+    least the smaller of its ends' crease angles.
+    """
+    crease = np.zeros(count)
+    np.maximum.at(crease, edges[:, 0], angles)
+    np.maximum.at(crease, edges[:, 1], angles)
+    return np.maximum(angles, np.minimum(crease[edges[:, 0]], crease[edges[:, 1]]))

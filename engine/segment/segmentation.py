@@ -5,7 +5,10 @@
    under each vertex (diameter and radius read from the field,
    ``engine.field.thickness``) is kept for step 3.
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
-   connected components of each cluster on the mesh, small fragments merged
+   connected components of each cluster on the mesh without its cut edges
+   (a cluster that spans a closed crease, a collar and the base it stands
+   on, is split along it; the crease's gaps on coarse meshes are closed,
+   ``close_crease_gaps``), small fragments merged
    (``engine.segment.instances``).
 3. Region merging across weak cuts: adjacent regions merge, most connected
    first, while the mean edge weight along their boundary is above half the
@@ -38,7 +41,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..mesh.graph import concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
+from ..mesh.graph import close_crease_gaps, concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import BridgeVeto, merge_nearly_convex
@@ -65,6 +68,8 @@ class SurfaceGraph:
     the piece a vertex is hidden inside of, -1 where none (``covering_pieces``; None: one piece).
     log_thickness: (n, 2) log diameter and radius per vertex (``engine.field.thickness``), None when
     the thickness cue is off or the surface is in several pieces.
+    cuts: (e,) bool, the edges the over-segmentation is split along: weight below the cut threshold
+    with the creases' gaps closed (None: no edge is cut).
     """
 
     edges: np.ndarray
@@ -75,6 +80,7 @@ class SurfaceGraph:
     clusters_seed: int | None = None
     covering: np.ndarray | None = None
     log_thickness: np.ndarray | None = None
+    cuts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,12 @@ class Segmentation:
     type_names: tuple[str, ...]
 
 
+GRAPH_VERSION = 2  # 2: the graph holds its thickness and cut edges (saved graphs of version 1 are rebuilt)
+
+
 def graph_key(settings: SegmentSettings) -> str:
-    """The segment settings the surface graph depends on, as a string (cache key)."""
-    return (f"{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
+    """The segment settings the surface graph depends on, and its version, as a string (cache key)."""
+    return (f"v{GRAPH_VERSION}|{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
             f"{settings.crease_angle}|{settings.use_thickness}|{max(settings.max_parts, settings.parts or 0)}")
 
 
@@ -106,6 +115,8 @@ def build_surface_graph(
     strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
     concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
     weights = edge_weights(strength, concave, settings.crease_angle)
+    closed = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
+    cuts = edge_weights(strength, closed, settings.crease_angle) < cut_threshold(weights)
     areas = vertex_areas(vertices, faces)
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
@@ -114,7 +125,12 @@ def build_surface_graph(
     one_piece = covering is None
     log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness and one_piece else None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
-                        log_thickness=log_thickness)
+                        log_thickness=log_thickness, cuts=cuts)
+
+
+def cut_threshold(weights: np.ndarray) -> float:
+    """The edge weight below which a boundary is a cut: ``CUT_AFFINITY`` times the median of (e,) weights."""
+    return CUT_AFFINITY * float(np.median(weights))
 
 
 def _spacing(vertices: np.ndarray, edges: np.ndarray) -> float:
@@ -137,13 +153,14 @@ def segment_surface(
     vertices: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
 ) -> Segmentation:
     """Parts and types of a welded surface (see module docstring)."""
-    fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, graph.edges)
+    kept = graph.edges if graph.cuts is None else graph.edges[~graph.cuts]
+    fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, kept)
     spacing = _spacing(vertices, graph.edges)
     touching = np.concatenate([graph.edges, piece_contacts(vertices, graph.edges, PIECE_CONTACT * spacing)])
     pieces = None if graph.covering is None else piece_ids(graph.edges, len(vertices))
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, touching, min_size)
-    threshold = CUT_AFFINITY * float(np.median(graph.weights))
+    threshold = cut_threshold(graph.weights)
     thickness = None if graph.log_thickness is None else RegionThickness(graph.log_thickness, graph.areas,
                                                                         settings.thickness_scale)
     veto = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None

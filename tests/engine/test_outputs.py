@@ -37,6 +37,10 @@ def test_the_saved_field_loads_back_to_the_same_network(segmented_lollipop, tmp_
     assert np.array_equal(again.graph.edges, fitted.graph.edges)
     assert fitted.graph.clusters is not None and again.graph.clusters_seed == fitted.graph.clusters_seed
     assert np.array_equal(again.graph.clusters, fitted.graph.clusters)
+    # what segmenting reads besides the embedding: a re-cluster from the folder segments as the run did
+    assert fitted.graph.cuts is not None and np.array_equal(again.graph.cuts, fitted.graph.cuts)
+    assert fitted.graph.log_thickness is not None
+    assert np.array_equal(again.graph.log_thickness, fitted.graph.log_thickness, equal_nan=True)
 
 
 def test_a_damaged_model_description_is_bad_input(segmented_lollipop, tmp_path):

@@ -23,3 +23,12 @@ def test_covering_pieces_finds_what_one_closed_piece_hides_inside_another():
     assert set(np.unique(covering)) == {-1, pieces[0], pieces[-1]}
     one = covering_pieces(np.asarray(big.vertices), np.asarray(big.faces), np.zeros(len(big.vertices), int), 0.02)
     assert (one == -1).all()  # a single closed surface hides nothing
+
+
+def test_close_crease_gaps_closes_an_edge_between_two_crease_vertices_and_nothing_else():
+    from engine.mesh.graph import close_crease_gaps
+
+    # 0-1 and 2-3 are crease edges, 1-2 reads convex between them (the gap), 2-4 leads off the crease.
+    edges = np.array([[0, 1], [1, 2], [2, 3], [2, 4]])
+    angles = np.array([0.5, 0.0, 0.8, 0.0])
+    assert close_crease_gaps(angles, edges, 5).tolist() == [0.5, 0.5, 0.8, 0.0]

@@ -118,3 +118,29 @@ def test_the_thickness_cue_is_kept_on_one_piece_and_dropped_on_touching_pieces()
         thickness = np.full((len(vertices), 2), 0.5)
         graph = build_surface_graph(vertices, faces, features, thickness, settings)
         assert (graph.log_thickness is not None) == kept
+
+
+def test_a_cluster_spanning_a_closed_crease_is_split_along_it():
+    """A collar standing on a slab, both in one k-means cluster: the crease around the collar's foot cuts it off."""
+    from dataclasses import replace
+
+    from engine.mesh.marching import mesh_from_sdf
+    from engine.segment.segmentation import build_surface_graph, segment_surface
+    from engine.settings import SegmentSettings
+
+    def collar_on_slab(points):
+        slab = np.max(np.abs(points - [0.0, -0.1, 0.0]) - [0.4, 0.1, 0.4], axis=1)
+        radial = np.linalg.norm(points[:, [0, 2]], axis=1) - 0.12
+        collar = np.maximum(radial, np.abs(points[:, 1] - 0.1) - 0.1)
+        return np.minimum(slab, collar)
+
+    vertices, faces = mesh_from_sdf(collar_on_slab, 40)
+    settings = SegmentSettings(max_parts=4, use_activations=False, use_thickness=False)
+    graph = build_surface_graph(vertices, faces, np.zeros((len(vertices), 1)), None, settings)
+    one_cluster = replace(graph, clusters=np.zeros(len(vertices), np.int64), clusters_seed=0)
+    labels = segment_surface(vertices, one_cluster, settings, 0).part_labels
+    collar_top, slab_bottom = vertices[:, 1] > 0.15, vertices[:, 1] < -0.15
+    assert len(set(labels[collar_top])) == 1 and len(set(labels[slab_bottom])) == 1
+    assert labels[collar_top][0] != labels[slab_bottom][0]
+    uncut = segment_surface(vertices, replace(one_cluster, cuts=None), settings, 0).part_labels
+    assert len(set(uncut)) == 1  # without the cut edges the cluster stays whole
