@@ -214,8 +214,8 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
                  **({} if graph.clusters is None else {"clusters": graph.clusters.astype(np.int32),
                                                        "clusters_seed": graph.clusters_seed}),
                  **({} if graph.covering is None else {"covering": graph.covering.astype(np.int32)}),
-                 **({} if graph.log_thickness is None else {"log_thickness": graph.log_thickness}),
-                 **({} if graph.cuts is None else {"cuts": graph.cuts}))
+                 cuts=graph.cuts,
+                 **({} if graph.log_thickness is None else {"log_thickness": graph.log_thickness}))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -249,17 +249,22 @@ def load_field(folder: Path) -> FittedField:
 
 
 def _load_graph(path: Path) -> SurfaceGraph | None:
-    """The cached surface graph of an output folder, or None when absent or unreadable."""
+    """The cached surface graph of an output folder, or None when absent, unreadable or inconsistent
+    (then the graph is rebuilt from the field)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             embedding = SpectralEmbedding(values=data["values"], vectors=data["vectors"].astype(np.float64))
             clustered = "clusters" in data and "clusters_seed" in data
-            return SurfaceGraph(edges=data["edges"].astype(np.int64), weights=data["weights"],
-                                areas=data["areas"], embedding=embedding,
-                                clusters=data["clusters"].astype(np.int64) if clustered else None,
-                                clusters_seed=int(data["clusters_seed"]) if clustered else None,
-                                covering=data["covering"].astype(np.int64) if "covering" in data else None,
-                                log_thickness=data["log_thickness"] if "log_thickness" in data else None,
-                                cuts=data["cuts"].astype(bool) if "cuts" in data else None)
+            graph = SurfaceGraph(edges=data["edges"].astype(np.int64), weights=data["weights"],
+                                 areas=data["areas"], embedding=embedding, cuts=data["cuts"].astype(bool),
+                                 clusters=data["clusters"].astype(np.int64) if clustered else None,
+                                 clusters_seed=int(data["clusters_seed"]) if clustered else None,
+                                 covering=data["covering"].astype(np.int64) if "covering" in data else None,
+                                 log_thickness=data["log_thickness"] if "log_thickness" in data else None)
     except (OSError, KeyError, ValueError):
         return None
+    per_edge = (graph.weights, graph.cuts)
+    per_vertex = (graph.areas, graph.embedding.vectors, graph.clusters, graph.covering, graph.log_thickness)
+    consistent = (all(len(a) == len(graph.edges) for a in per_edge)
+                  and all(a is None or len(a) == len(graph.areas) for a in per_vertex))
+    return graph if consistent else None

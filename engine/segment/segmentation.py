@@ -6,10 +6,10 @@
    ``engine.field.thickness``) is kept for step 3.
 2. Over-segmentation: k-means in the embedding into ``max_parts`` clusters,
    connected components of each cluster on the mesh without its cut edges
-   (a cluster that spans a closed crease, a collar and the base it stands
-   on, is split along it; the crease's gaps on coarse meshes are closed,
-   ``close_crease_gaps``), small fragments merged
-   (``engine.segment.instances``).
+   (weight below the weak-cut threshold of step 3, with the gaps coarse
+   meshes leave in a crease closed, ``close_crease_gaps``): a cluster that
+   spans a closed cut, a collar and the base it stands on, is split along
+   it. Small fragments merged (``engine.segment.instances``).
 3. Region merging across weak cuts: adjacent regions merge, most connected
    first, while the mean edge weight along their boundary is above half the
    median edge weight: a boundary stays only where the cues say the surface
@@ -56,6 +56,7 @@ from .types import group_types
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
 PIECE_CONTACT = 2.0  # separate pieces touch where their vertices are closer than this many edge lengths
+GRAPH_VERSION = 2  # 2: the graph holds its thickness and cut edges (saved graphs of version 1 are rebuilt)
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,18 @@ class SurfaceGraph:
     log_thickness: (n, 2) log diameter and radius per vertex (``engine.field.thickness``), None when
     the thickness cue is off or the surface is in several pieces.
     cuts: (e,) bool, the edges the over-segmentation is split along: weight below the cut threshold
-    with the creases' gaps closed (None: no edge is cut).
+    with the creases' gaps closed.
     """
 
     edges: np.ndarray
     weights: np.ndarray
     areas: np.ndarray
     embedding: SpectralEmbedding
+    cuts: np.ndarray
     clusters: np.ndarray | None = None
     clusters_seed: int | None = None
     covering: np.ndarray | None = None
     log_thickness: np.ndarray | None = None
-    cuts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,6 @@ class Segmentation:
     part_labels: np.ndarray
     part_types: np.ndarray
     type_names: tuple[str, ...]
-
-
-GRAPH_VERSION = 2  # 2: the graph holds its thickness and cut edges (saved graphs of version 1 are rebuilt)
 
 
 def graph_key(settings: SegmentSettings) -> str:
@@ -115,8 +113,8 @@ def build_surface_graph(
     strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
     concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
     weights = edge_weights(strength, concave, settings.crease_angle)
-    closed = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
-    cuts = edge_weights(strength, closed, settings.crease_angle) < cut_threshold(weights)
+    closed_concave = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
+    cuts = edge_weights(strength, closed_concave, settings.crease_angle) < cut_threshold(weights)
     areas = vertex_areas(vertices, faces)
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
@@ -124,8 +122,8 @@ def build_surface_graph(
     # On a surface of several pieces rays from one run into the others (kitbash, docs/design.md): no cue there.
     one_piece = covering is None
     log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness and one_piece else None
-    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, covering=covering,
-                        log_thickness=log_thickness, cuts=cuts)
+    return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, cuts=cuts,
+                        covering=covering, log_thickness=log_thickness)
 
 
 def cut_threshold(weights: np.ndarray) -> float:
@@ -153,8 +151,8 @@ def segment_surface(
     vertices: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
 ) -> Segmentation:
     """Parts and types of a welded surface (see module docstring)."""
-    kept = graph.edges if graph.cuts is None else graph.edges[~graph.cuts]
-    fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, kept)
+    uncut_edges = graph.edges[~graph.cuts]
+    fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, uncut_edges)
     spacing = _spacing(vertices, graph.edges)
     touching = np.concatenate([graph.edges, piece_contacts(vertices, graph.edges, PIECE_CONTACT * spacing)])
     pieces = None if graph.covering is None else piece_ids(graph.edges, len(vertices))

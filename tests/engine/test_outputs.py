@@ -37,10 +37,20 @@ def test_the_saved_field_loads_back_to_the_same_network(segmented_lollipop, tmp_
     assert np.array_equal(again.graph.edges, fitted.graph.edges)
     assert fitted.graph.clusters is not None and again.graph.clusters_seed == fitted.graph.clusters_seed
     assert np.array_equal(again.graph.clusters, fitted.graph.clusters)
-    # what segmenting reads besides the embedding: a re-cluster from the folder segments as the run did
+    # what segmenting reads besides the embedding and the clusters survives the folder
     assert fitted.graph.cuts is not None and np.array_equal(again.graph.cuts, fitted.graph.cuts)
     assert fitted.graph.log_thickness is not None
     assert np.array_equal(again.graph.log_thickness, fitted.graph.log_thickness, equal_nan=True)
+
+
+def test_a_saved_graph_that_does_not_fit_its_edges_is_rebuilt_not_used(segmented_lollipop, tmp_path):
+    fitted = load_field(segmented_lollipop)
+    save_field(tmp_path, fitted, run_settings("fast"))
+    with np.load(tmp_path / contract.SURFACE_GRAPH) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["cuts"] = arrays["cuts"][:-1]
+    np.savez(tmp_path / contract.SURFACE_GRAPH, **arrays)
+    assert load_field(tmp_path).graph is None
 
 
 def test_a_damaged_model_description_is_bad_input(segmented_lollipop, tmp_path):

@@ -142,5 +142,6 @@ def test_a_cluster_spanning_a_closed_crease_is_split_along_it():
     collar_top, slab_bottom = vertices[:, 1] > 0.15, vertices[:, 1] < -0.15
     assert len(set(labels[collar_top])) == 1 and len(set(labels[slab_bottom])) == 1
     assert labels[collar_top][0] != labels[slab_bottom][0]
-    uncut = segment_surface(vertices, replace(one_cluster, cuts=None), settings, 0).part_labels
+    no_cuts = replace(one_cluster, cuts=np.zeros(len(graph.edges), bool))
+    uncut = segment_surface(vertices, no_cuts, settings, 0).part_labels
     assert len(set(uncut)) == 1  # without the cut edges the cluster stays whole
