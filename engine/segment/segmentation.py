@@ -70,7 +70,7 @@ class SurfaceGraph:
     log_thickness: (n, 2) log diameter and radius per vertex (``engine.field.thickness``), None when
     the thickness cue is off or the surface is in several pieces.
     cuts: (e,) bool, the edges the over-segmentation is split along: weight below the cut threshold
-    with the creases' gaps closed.
+    with the creases' gaps closed; none on a surface of several pieces.
     """
 
     edges: np.ndarray
@@ -113,14 +113,17 @@ def build_surface_graph(
     strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
     concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
     weights = edge_weights(strength, concave, settings.crease_angle)
-    closed_concave = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
-    cuts = edge_weights(strength, closed_concave, settings.crease_angle) < cut_threshold(weights)
     areas = vertex_areas(vertices, faces)
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
     pieces = piece_ids(edges, len(vertices))
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
     # On a surface of several pieces rays from one run into the others (kitbash, docs/design.md): no cue there.
     one_piece = covering is None
+    # Kitbashed boards split along their own edges and no longer merge as slabs (docs/kitbash.md,
+    # 2026-12-07): the split along cuts is for one-piece surfaces, as the thickness cue is.
+    closed_concave = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
+    cuts = edge_weights(strength, closed_concave, settings.crease_angle) < cut_threshold(weights)
+    cuts &= one_piece
     log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness and one_piece else None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, cuts=cuts,
                         covering=covering, log_thickness=log_thickness)
