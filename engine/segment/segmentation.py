@@ -119,14 +119,20 @@ def build_surface_graph(
     covering = covering_pieces(vertices, faces, pieces, 0.5 * _spacing(vertices, edges)) if pieces.max() else None
     # On a surface of several pieces rays from one run into the others (kitbash, docs/design.md): no cue there.
     one_piece = covering is None
-    # Kitbashed boards split along their own edges and no longer merge as slabs (docs/kitbash.md,
-    # 2026-12-07): the split along cuts is for one-piece surfaces, as the thickness cue is.
-    closed_concave = None if concave is None else close_crease_gaps(concave, edges, len(vertices))
-    cuts = edge_weights(strength, closed_concave, settings.crease_angle) < cut_threshold(weights)
-    cuts &= one_piece
+    # Split along cuts on one piece only: kitbashed boards split along their own edges and no longer
+    # merged as slabs (docs/kitbash.md, 2026-12-07).
+    cuts = (_cut_edges(strength, concave, edges, len(vertices), weights, settings) if one_piece
+            else np.zeros(len(edges), bool))
     log_thickness = np.log(thickness) if thickness is not None and settings.use_thickness and one_piece else None
     return SurfaceGraph(edges=edges, weights=weights, areas=areas, embedding=embedding, cuts=cuts,
                         covering=covering, log_thickness=log_thickness)
+
+
+def _cut_edges(strength: np.ndarray | None, concave: np.ndarray | None, edges: np.ndarray, count: int,
+               weights: np.ndarray, settings: SegmentSettings) -> np.ndarray:
+    """(e,) bool: edges whose weight, with the creases' gaps closed, is below the cut threshold of ``weights``."""
+    closed_concave = None if concave is None else close_crease_gaps(concave, edges, count)
+    return edge_weights(strength, closed_concave, settings.crease_angle) < cut_threshold(weights)
 
 
 def cut_threshold(weights: np.ndarray) -> float:

@@ -104,7 +104,7 @@ def test_same_shaped_parts_share_a_type_wherever_they_are():
     assert set(forced) == {0}
 
 
-def test_the_thickness_cue_is_kept_on_one_piece_and_dropped_on_touching_pieces():
+def test_the_thickness_cue_and_the_cuts_are_kept_on_one_piece_and_dropped_on_touching_pieces():
     from engine.segment.segmentation import build_surface_graph
     from engine.settings import SegmentSettings
 
@@ -118,6 +118,7 @@ def test_the_thickness_cue_is_kept_on_one_piece_and_dropped_on_touching_pieces()
         thickness = np.full((len(vertices), 2), 0.5)
         graph = build_surface_graph(vertices, faces, features, thickness, settings)
         assert (graph.log_thickness is not None) == kept
+        assert graph.cuts.any() == kept  # the split along cuts too: one piece only
 
 
 def test_a_cluster_spanning_a_closed_crease_is_split_along_it():
