@@ -149,10 +149,11 @@ def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, l
 
 
 def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, humans: list[np.ndarray],
-               quality: str, threads: int, baselines: tuple[str, ...]) -> dict:
+               quality: str, threads: int, baselines: tuple[str, ...], seeds: tuple[int, ...] = (0,)) -> dict:
     """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh
     (``load_benchmark_mesh``); the row also holds our face labels, the medoid human's index and the
-    Rand-index error with each cue off (``bench.ablation``, same fitted field)."""
+    Rand-index error with each cue off (``bench.ablation``, same fitted field). The engine runs once per
+    seed: its scores are means over ``seeds`` and ``rand_error_by_seed`` keeps each (labels: the first seed)."""
     from engine.pipeline import run
     from engine.progress import Reporter
     from engine.settings import run_settings
@@ -165,15 +166,20 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
     row = {"id": entry.id, "category": entry.category, "kind": entry.kind, "faces": len(faces),
            "human_parts": int(np.median([len(np.unique(h)) for h in humans])),
            "human_consistency": human_consistency(humans, weights), "medoid": reference, "methods": {}}
-    started = time.perf_counter()
-    settings = run_settings(quality, seed=0, threads=threads, part_meshes=False)
-    result = run(vertices, faces, settings, Reporter())
-    row["methods"]["partsdf"] = {**score(result.face_labels, humans, weights, reference),
-                                 "seconds": time.perf_counter() - started}
-    row["labels"] = result.face_labels
-    ablations = ablation_labels(result, settings.segment, CUE_ABLATIONS, settings.seed)
-    row["ablations"] = {name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
-                        for name, labels in ablations.items()}
+    runs, ablation_runs = [], []
+    for seed in seeds:
+        started = time.perf_counter()
+        settings = run_settings(quality, seed=seed, threads=threads, part_meshes=False)
+        result = run(vertices, faces, settings, Reporter())
+        runs.append({**score(result.face_labels, humans, weights, reference), "seconds": time.perf_counter() - started})
+        row.setdefault("labels", result.face_labels)
+        ablations = ablation_labels(result, settings.segment, CUE_ABLATIONS, settings.seed)
+        ablation_runs.append({name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
+                              for name, labels in ablations.items()})
+    row["methods"]["partsdf"] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+    row["methods"]["partsdf"]["parts"] = int(round(row["methods"]["partsdf"]["parts"]))
+    row["rand_error_by_seed"] = [r["rand_error"] for r in runs]
+    row["ablations"] = {name: float(np.mean([a[name] for a in ablation_runs])) for name in ablation_runs[0]}
     for method in baselines:
         started = time.perf_counter()
         try:
@@ -212,8 +218,10 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
 
     methods = ("partsdf", *baselines)
     ablations = list(rows[0].get("ablations", {})) if rows else []
+    seeds = len(rows[0]["rand_error_by_seed"]) if rows else 1
     header = ["category", "kind", "meshes", "human parts", "human vs human",
-              *(f"{m} RI error" for m in methods), *(f"PartSDF {name}" for name in ablations),
+              *(f"{m} RI error" for m in methods), *(["PartSDF seed spread"] if seeds > 1 else []),
+              *(f"PartSDF {name}" for name in ablations),
               "PartSDF ARI (medoid)", "PartSDF parts",
               *(f"{m} s" for m in methods)]
     lines = [
@@ -224,7 +232,10 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
         "area), averaged over every human segmentation of a mesh, then over the meshes; lower is better. "
         "*human vs human*: the same between the mesh's own human segmentations. ARI against the medoid human "
         "segmentation. PartSDF in auto mode, no part meshes; the baselines in their automatic modes. "
-        "*PartSDF without X*: RI error of the same fitted field segmented again with that cue off.",
+        "*PartSDF without X*: RI error of the same fitted field segmented again with that cue off."
+        + (f" PartSDF's numbers are means over {seeds} seeds (0..{seeds - 1}): a seed changes the fitted field "
+           "as much as another CPU's kernels do; *seed spread*: the largest minus the smallest RI error of a "
+           "mesh over the seeds, averaged over the meshes." if seeds > 1 else ""),
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
@@ -240,6 +251,8 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
                  f"{finite_mean(r['human_consistency'] for r in group):.3f}"]
         cells += [f"{_method_mean(group, m, 'rand_error'):.3f}" + (f" ({_failures(group, m)} failed)"
                                                                    if _failures(group, m) else "") for m in methods]
+        if seeds > 1:
+            cells.append(f"{finite_mean(np.ptp(r['rand_error_by_seed']) for r in group):.3f}")
         cells += [f"{finite_mean(r['ablations'][name] for r in group):.3f}" for name in ablations]
         cells += [f"{_method_mean(group, 'partsdf', 'ari_medoid'):.3f}",
                   f"{np.median([r['methods']['partsdf']['parts'] for r in group]):.0f}"]
@@ -251,6 +264,13 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
                        for m in baselines)]
         lines += ["", f"PartSDF's Rand-index error is below every baseline's on {len(wins)} of {len(groups)} "
                       f"categories ({', '.join(wins) or 'none'})."]
+    if seeds > 1:
+        per_seed = {kind: [finite_mean(r["rand_error_by_seed"][i] for r in rows if r["kind"] == kind)
+                           for i in range(seeds)] for kind in ("man-made", "organic")
+                    if any(r["kind"] == kind for r in rows)}
+        lines += ["", "PartSDF's RI error by seed: " + "; ".join(
+            f"{kind} {', '.join(f'{e:.3f}' for e in errors)}" for kind, errors in per_seed.items())
+            + " (a seed's run alone is what one click measures)."]
     if image:
         lines += ["", f"First development mesh of each category: PartSDF (left, colours matched to the human "
                       f"parts) beside the medoid human segmentation (right). ![contact sheet]({image})"]
@@ -270,6 +290,8 @@ def psb_parser():
                         help="at most this many development meshes per category (default: all 16)")
     parser.add_argument("--quality", choices=("fast", "balanced", "high"), default="balanced")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="fit each mesh with seeds 0..N-1 and average (the spread is reported)")
     parser.add_argument("--no-baselines", action="store_true", help="skip CoACD and the shape-diameter baseline")
     parser.add_argument("--output", type=Path, default=Path("docs/psb.md"))
     parser.add_argument("--image", type=Path, default=Path("docs/psb_contact_sheet.png"),
@@ -290,7 +312,8 @@ def run_psb(argv: list[str]) -> int:
     rows, sheet, started = [], [], time.perf_counter()
     for number, entry in enumerate(meshes, 1):
         vertices, faces, humans = load_benchmark_mesh(entry)
-        row = bench_mesh(entry, vertices, faces, humans, args.quality, args.threads, baselines)
+        row = bench_mesh(entry, vertices, faces, humans, args.quality, args.threads, baselines,
+                         tuple(range(args.seeds)))
         rows.append(row)
         ours = row["methods"]["partsdf"]
         elapsed = time.perf_counter() - started

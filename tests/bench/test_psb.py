@@ -9,6 +9,7 @@ from bench.psb import (
     human_consistency,
     medoid,
     rand_index_error,
+    render_psb,
     run_psb,
 )
 from engine.errors import BadInputError
@@ -71,3 +72,25 @@ def test_a_run_scores_each_category_and_draws_the_contact_sheet(tmp_path, lollip
     assert 0.0 <= without_creases <= 1.0 and "PartSDF without thickness" in header
     assert "| Cup |" in text and "| **all** |" in text and "held out" in text
     assert image.stat().st_size > 10_000 and image.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_several_seeds_report_their_mean_spread_and_each_seed():
+    def row(mesh_id, kind, errors):
+        return {"id": mesh_id, "category": "Cup" if kind == "man-made" else "Human", "kind": kind,
+                "human_parts": 2, "human_consistency": 0.05, "rand_error_by_seed": errors, "ablations": {},
+                "methods": {"partsdf": {"rand_error": float(np.mean(errors)), "ari_medoid": 0.5, "parts": 2,
+                                        "seconds": 1.0}}}
+
+    rows = [row(22, "man-made", [0.1, 0.3]), row(23, "man-made", [0.2, 0.2]), row(2, "organic", [0.05, 0.15])]
+    text = render_psb(rows, (), "python -m bench psb --seeds 2", "test machine", None)
+
+    def cells(start):
+        line = next(line for line in text.splitlines() if line.startswith(start))
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    header, cup = cells("| category"), cells("| Cup |")
+    assert float(cup[header.index("partsdf RI error")]) == pytest.approx(0.2)
+    assert float(cup[header.index("PartSDF seed spread")]) == pytest.approx(0.1), "mean of 0.2 and 0.0"
+    assert "man-made 0.150, 0.250; organic 0.050, 0.150" in text and "means over 2 seeds" in text
+    single = render_psb([row(22, "man-made", [0.1])], (), "python -m bench psb", "test machine", None)
+    assert "seed spread" not in single and "by seed" not in single
