@@ -142,6 +142,11 @@ def score(labels: np.ndarray, humans: list[np.ndarray], weights: np.ndarray, ref
     }
 
 
+FULL_STRENGTH = {"activations at full strength": {"activation_scale": 1.0}}
+"""Beside each cue off (``bench.ablation.CUE_ABLATIONS``), the same fitted field segmented with the
+activation cue at the strength it had before ``activation_scale`` (docs/design.md "Stability across fits")."""
+
+
 def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """(vertices (n, 3), faces (m, 3), the human segmentations, each (m,)) of one development mesh."""
     vertices, faces = load_mesh(entry.mesh)
@@ -173,7 +178,7 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
         result = run(vertices, faces, settings, Reporter())
         runs.append({**score(result.face_labels, humans, weights, reference), "seconds": time.perf_counter() - started})
         row.setdefault("labels", result.face_labels)
-        ablations = ablation_labels(result, settings.segment, CUE_ABLATIONS, settings.seed)
+        ablations = ablation_labels(result, settings.segment, {**CUE_ABLATIONS, **FULL_STRENGTH}, settings.seed)
         ablation_runs.append({name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
                               for name, labels in ablations.items()})
     row["methods"]["partsdf"] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
@@ -232,7 +237,8 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
         "area), averaged over every human segmentation of a mesh, then over the meshes; lower is better. "
         "*human vs human*: the same between the mesh's own human segmentations. ARI against the medoid human "
         "segmentation. PartSDF in auto mode, no part meshes; the baselines in their automatic modes. "
-        "*PartSDF without X*: RI error of the same fitted field segmented again with that cue off."
+        "*PartSDF without X*: RI error of the same fitted field segmented again with that cue off; *PartSDF "
+        "activations at full strength*: the same with ``activation_scale`` 1 (the default before 2026-12-07)."
         + (f" PartSDF's numbers are means over {seeds} seeds (0..{seeds - 1}): a seed changes the fitted field "
            "as much as another CPU's kernels do; *seed spread*: the largest minus the smallest RI error of a "
            "mesh over the seeds, averaged over the meshes." if seeds > 1 else ""),

@@ -51,8 +51,10 @@ class SegmentSettings:
     ``parts`` / ``types``: force the number of parts or of surface types
     (None: chosen by the unsupervised criterion). ``use_activations``,
     ``use_creases``, ``use_thickness``: the cut cues (docs/design.md);
-    ``thickness_scale``: the difference of two regions' mean log shape diameter
-    at which their affinity falls to 1/e (chosen on PSB development meshes,
+    ``activation_scale``: the activation boundary strength (activation change per unit length over its
+    median) is multiplied by this before its Cauchy affinity; under 1 the fit's own noise cuts less
+    (docs/design.md "Stability across fits"). ``thickness_scale``: the difference of two regions' mean
+    log shape diameter at which their affinity falls to 1/e (chosen on PSB development meshes,
     docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
     exceeds this many times either region's own are refused (None: never).
     """
@@ -64,6 +66,7 @@ class SegmentSettings:
     use_activations: bool = True
     use_creases: bool = True
     use_thickness: bool = True
+    activation_scale: float = 0.5
     thickness_scale: float = 0.6
     bridge_ratio: float | None = 2.5
     crease_angle: float = 0.1

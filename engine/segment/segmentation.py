@@ -95,8 +95,9 @@ class Segmentation:
 
 def graph_key(settings: SegmentSettings) -> str:
     """The segment settings the surface graph depends on, and its version, as a string (cache key)."""
-    return (f"v{GRAPH_VERSION}|{settings.feature_set}|{settings.use_activations}|{settings.use_creases}|"
-            f"{settings.crease_angle}|{settings.use_thickness}|{max(settings.max_parts, settings.parts or 0)}")
+    return (f"v{GRAPH_VERSION}|{settings.feature_set}|{settings.use_activations}|{settings.activation_scale}|"
+            f"{settings.use_creases}|{settings.crease_angle}|{settings.use_thickness}|"
+            f"{max(settings.max_parts, settings.parts or 0)}")
 
 
 def build_surface_graph(
@@ -110,7 +111,8 @@ def build_surface_graph(
     or None: no thickness cue (it is also off when ``settings.use_thickness`` is).
     """
     edges = unique_edges(faces)
-    strength = boundary_strength(features, vertices, edges) if settings.use_activations else None
+    strength = (settings.activation_scale * boundary_strength(features, vertices, edges)
+                if settings.use_activations else None)
     concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
     weights = edge_weights(strength, concave, settings.crease_angle)
     areas = vertex_areas(vertices, faces)

@@ -112,7 +112,7 @@ def test_the_thickness_cue_and_the_cuts_are_kept_on_one_piece_and_dropped_on_tou
     one_vertices, one_faces = np.asarray(ball.vertices), np.asarray(ball.faces)
     two_vertices = np.r_[one_vertices, one_vertices + [0.4, 0.0, 0.0]]  # a second ball crossing the first
     two_faces = np.r_[one_faces, one_faces + len(one_vertices)]
-    settings = SegmentSettings(max_parts=4)
+    settings = SegmentSettings(max_parts=4, activation_scale=1.0)  # random features at full strength cut
     for vertices, faces, kept in ((one_vertices, one_faces, True), (two_vertices, two_faces, False)):
         features = np.random.default_rng(0).normal(size=(len(vertices), 4))
         thickness = np.full((len(vertices), 2), 0.5)
