@@ -313,7 +313,7 @@ def _cluster(
 
     Returns the field with the surface graph it was segmented on (a new object when the graph is new).
     """
-    key = graph_key(settings.segment)
+    key = graph_key(settings.segment, settings.seed)
     cached = fitted.graph is not None and fitted.graph_key == key
     with clock.stage("probe"):
         if not cached:

@@ -93,10 +93,15 @@ class Segmentation:
     type_names: tuple[str, ...]
 
 
-def graph_key(settings: SegmentSettings) -> str:
-    """The segment settings the surface graph depends on, and its version, as a string (cache key)."""
+def graph_key(settings: SegmentSettings, seed: int) -> str:
+    """The segment settings the surface graph depends on, and its version, as a string (cache key).
+
+    With the thickness cue the key holds ``seed`` too: the thickness is read at seeded vertices
+    (``engine.field.thickness``), so a re-cluster with another seed reads it again.
+    """
+    thickness = f"{settings.use_thickness}@{seed}" if settings.use_thickness else "False"
     return (f"v{GRAPH_VERSION}|{settings.feature_set}|{settings.use_activations}|{settings.activation_scale}|"
-            f"{settings.use_creases}|{settings.crease_angle}|{settings.use_thickness}|"
+            f"{settings.use_creases}|{settings.crease_angle}|{thickness}|"
             f"{max(settings.max_parts, settings.parts or 0)}")
 
 

@@ -51,3 +51,18 @@ def test_kitbashed_pieces_stay_apart_where_they_touch_and_screws_join_the_part_t
     labels = run(vertices, faces, run_settings("fast", threads=2, part_meshes=False), Reporter()).vertex_labels
     assert len(np.unique(labels)) == 5  # the top and four legs; the eight screws are in them
     assert adjusted_rand(truth, labels) > 0.99
+
+
+def test_a_saved_graph_is_reused_only_for_its_own_version_settings_and_seed(segmented_lollipop, lollipop):
+    vertices, faces = load_mesh(lollipop[0])
+    saved = load_field(segmented_lollipop)
+    settings = run_settings("fast", threads=2, part_meshes=False)  # the folder's own: default seed, auto
+
+    def graph_after(field, seed):
+        return run(vertices, faces, replace(settings, seed=seed), Reporter(), reuse=field).field.graph
+
+    assert graph_after(saved, settings.seed).edges is saved.graph.edges, "the same key: the saved graph"
+    # The thickness is read at seeded vertices: another seed reads it again (the key names the seed).
+    assert graph_after(saved, settings.seed + 1).edges is not saved.graph.edges
+    older = replace(saved, graph_key=saved.graph_key.replace("v2|", "v1|", 1))  # saved before cuts and thickness
+    assert graph_after(older, settings.seed).edges is not saved.graph.edges
