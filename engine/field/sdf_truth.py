@@ -2,9 +2,15 @@
 
 Two backends, chosen by ``backend``:
 
-- ``pysdf``: fastest; sign by ray-cast voting (robust on open meshes). Built
-  from source, so only present where Eigen headers were available.
-- ``igl``: libigl's fast winding number; wheels exist for every platform.
+- ``pysdf``: fastest; sign by ray-cast parity, robust on open meshes. Parity
+  is wrong inside the overlap of interpenetrating closed pieces (two
+  crossings: "outside"; 0.1-0.4 % of a box's points on the kitbashed tower and
+  snowman), so on a mesh of several pieces the sign is libigl's fast winding
+  number instead (2 there: inside); one piece keeps pysdf's speed (the winding
+  number doubles the time of a pool).
+  Built from source, so only present where Eigen headers were available.
+- ``igl``: libigl's signed distance with fast winding number signs; wheels exist
+  for every platform.
 
 ``auto`` uses pysdf where installed, else libigl. The comparison of both is in
 ``docs/sdf_backends.md`` (``python -m bench sdf-compare``).
@@ -67,11 +73,35 @@ def _pysdf_function(vertices: np.ndarray, faces: np.ndarray) -> DistanceFunction
     welded = weld(vertices, faces)
     kept = welded.faces[face_areas(welded.vertices, welded.faces) > 0]
     used, inverse = np.unique(kept, return_inverse=True)
+    faces_used = inverse.reshape(kept.shape)
     sdf = pysdf.SDF(
         np.ascontiguousarray(welded.vertices[used], dtype=np.float32),
-        np.ascontiguousarray(inverse.reshape(kept.shape), dtype=np.uint32),
+        np.ascontiguousarray(faces_used, dtype=np.uint32),
     )
-    return lambda points: -np.asarray(sdf(np.ascontiguousarray(points, dtype=np.float32)), dtype=np.float32)
+
+    def pysdf_distance(points: np.ndarray) -> np.ndarray:
+        return -np.asarray(sdf(np.ascontiguousarray(points, dtype=np.float32)), dtype=np.float32)
+
+    if "igl" not in available_backends() or not _several_pieces(faces_used, len(used)):
+        return pysdf_distance
+    import igl
+
+    v = np.ascontiguousarray(vertices, dtype=np.float64)
+    f = np.ascontiguousarray(faces, dtype=np.int64)
+
+    def distance(points: np.ndarray) -> np.ndarray:
+        magnitude = np.abs(pysdf_distance(points))
+        winding = igl.fast_winding_number(v, f, np.ascontiguousarray(points, dtype=np.float64))
+        return np.where(np.asarray(winding) > 0.5, -magnitude, magnitude).astype(np.float32)
+
+    return distance
+
+
+def _several_pieces(faces: np.ndarray, count: int) -> bool:
+    """Whether the (m, 3) faces over ``count`` vertices form more than one connected piece."""
+    from ..mesh.graph import piece_ids, unique_edges
+
+    return bool(piece_ids(unique_edges(faces), count).max() > 0) if len(faces) else False
 
 
 def _igl_function(vertices: np.ndarray, faces: np.ndarray) -> DistanceFunction:
