@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # A parent that ignores SIGINT (a shell's background job, nohup) hands that on to its children and
+    # Python then never raises KeyboardInterrupt: take SIGINT back, so a cancel always reaches the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.command == "info":
         return _info()
     if args.command == "serve":

@@ -98,10 +98,15 @@ def test_info_reports_torch_and_backends():
     assert info["device"] in ("cpu", "cuda", "mps") and info["sdf_backends"]
 
 
-def _segment_with_events(path, out):
+def _segment_with_events(path, out, ignoring_sigint=False):
+    """The engine as the add-on starts it; ``ignoring_sigint``: started by a parent that ignores SIGINT
+    (a shell's background job: the child inherits the disposition)."""
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     return subprocess.Popen([sys.executable, "-m", "engine", "segment", str(path), "-o", str(out), "--quality", "fast",
                              "--threads", "2", "--events"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            text=True, preexec_fn=ignore_sigint if ignoring_sigint else None)
 
 
 def _messages_until(process, wanted: str) -> list[dict]:
@@ -132,9 +137,11 @@ def test_labels_come_first_in_a_complete_folder_then_the_part_meshes_replace_it(
     assert [p["id"] for p in final["parts"]] == [p["id"] for p in early["parts"]]
 
 
-def test_a_cancel_while_meshes_are_built_keeps_the_labels_folder(lollipop, tmp_path):
+@pytest.mark.parametrize("ignoring_sigint", [False, pytest.param(True, marks=pytest.mark.skipif(
+    sys.platform == "win32", reason="POSIX signal dispositions"))])
+def test_a_cancel_while_meshes_are_built_keeps_the_labels_folder(lollipop, tmp_path, ignoring_sigint):
     out = tmp_path / "out"
-    process = _segment_with_events(lollipop[0], out)
+    process = _segment_with_events(lollipop[0], out, ignoring_sigint)
     assert _messages_until(process, "LABELS")[-1]["type"] == "LABELS"
     process.send_signal(signal.SIGINT)
     after = _messages_until(process, "ERROR")
