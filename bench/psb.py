@@ -69,21 +69,27 @@ def is_held_out(mesh_id: int) -> bool:
     return mesh_id % HELD_OUT_MODULUS == 1
 
 
-def development_meshes(data: Path, per_category: int | None = None) -> list[BenchmarkMesh]:
+def development_meshes(data: Path, per_category: int | None = None, skip_per_category: int = 0
+                       ) -> list[BenchmarkMesh]:
     """The development meshes under ``data`` (``off/`` and ``seg/Benchmark/``), by id.
 
-    ``per_category``: at most this many meshes of each category (the lowest ids), for a quick run.
-    Held-out ids are dropped by their file names alone, before anything is opened.
+    ``skip_per_category``: leave out the first this many meshes of each category (the lowest ids), so that
+    a choice made on them can be checked on the next ones; ``per_category``: at most this many meshes of
+    each category after those, for a quick run. Held-out ids are dropped by their file names alone, before
+    anything is opened.
     """
     data = Path(data)
     if not (data / "off").is_dir() or not (data / "seg" / "Benchmark").is_dir():
         raise BadInputError(f"{data} is not the benchmark's data folder (it needs off/ and seg/Benchmark/)")
     ids = sorted(int(p.stem) for p in (data / "off").glob("*.off") if p.stem.isdigit())
-    meshes, taken = [], {}
+    meshes, taken, skipped = [], {}, {}
     for mesh_id in ids:
         if is_held_out(mesh_id):
             continue
         category, kind = category_of(mesh_id)
+        if skipped.get(category, 0) < skip_per_category:
+            skipped[category] = skipped.get(category, 0) + 1
+            continue
         if per_category is not None and taken.get(category, 0) >= per_category:
             continue
         folder = data / "seg" / "Benchmark" / str(mesh_id)
@@ -294,6 +300,8 @@ def psb_parser():
                         help="the benchmark's data folder (off/, seg/Benchmark/) from cearto/zen")
     parser.add_argument("--per-category", type=int, default=None,
                         help="at most this many development meshes per category (default: all 16)")
+    parser.add_argument("--skip-per-category", type=int, default=0,
+                        help="leave out the first N development meshes of each category (check a choice on others)")
     parser.add_argument("--quality", choices=("fast", "balanced", "high"), default="balanced")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=1,
@@ -313,7 +321,7 @@ def run_psb(argv: list[str]) -> int:
     from .machine import machine_summary
 
     args = psb_parser().parse_args(argv)
-    meshes = development_meshes(args.data, args.per_category)
+    meshes = development_meshes(args.data, args.per_category, args.skip_per_category)
     baselines = () if args.no_baselines else PSB_BASELINES
     rows, sheet, started = [], [], time.perf_counter()
     for number, entry in enumerate(meshes, 1):

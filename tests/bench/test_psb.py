@@ -52,6 +52,7 @@ def test_held_out_meshes_are_never_listed_and_a_wrong_folder_is_refused(tmp_path
     data = _benchmark_folder(tmp_path / "psb", lollipop)
     assert [m.id for m in development_meshes(data)] == [2, 3, 22]
     assert [m.id for m in development_meshes(data, per_category=1)] == [2, 22]
+    assert [m.id for m in development_meshes(data, per_category=1, skip_per_category=1)] == [3]
     assert development_meshes(data)[2].category == "Cup" and development_meshes(data)[2].kind == "man-made"
     with pytest.raises(BadInputError, match="off/ and seg/Benchmark"):
         development_meshes(tmp_path)
