@@ -14,6 +14,10 @@
   workers x threads against the single-process batch script, docs/batch.md and docs/benchmarks.md
 - ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
+- ``python -m bench train-backbone [--shapes N] [--steps N] [--seed S]``: the cross-shape backbone on the
+  procedural collection (``torchrun --nproc-per-node N -m bench train-backbone`` for DDP), docs/backbone.md
+- ``python -m bench backbone [--held-out N] [--weights PATH]``: the backbone beside the per-mesh field,
+  docs/backbone.md
 """
 
 from __future__ import annotations
@@ -76,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         from .sdf_compare import main as compare_main
 
         return compare_main(argv[1:])
+    if argv[:1] == ["backbone"]:
+        from .backbone_bench import run_backbone_bench
+
+        return run_backbone_bench(argv[1:])
+    if argv[:1] == ["train-backbone"]:
+        from .backbone_training import run_train_backbone
+
+        return run_train_backbone(argv[1:])
     if argv[:1] == ["memory"]:
         from .memory_table import run_memory_bench
 

@@ -1,0 +1,61 @@
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from bench.backbone_training import BackboneRecipe, train_backbone
+from bench.collection.samples import collection_samples
+from engine.backbone.latent_fit import clamped_l1, fit_latent
+from engine.backbone.model import BackboneSettings
+
+SMALL = BackboneRecipe(shapes=3, samples_per_shape=4096, steps=300, shapes_per_step=3, points_per_shape=512,
+                       backbone=BackboneSettings(width=32, hidden_layers=3, skip_layer=2, latent_size=8))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Samples of three collection shapes and a small backbone trained on them: (points, distances, model, history)."""
+    points, distances = collection_samples(SMALL.seed, "train", SMALL.shapes, SMALL.samples_per_shape)
+    torch.set_num_threads(2)
+    model, history = train_backbone(SMALL, points, distances, torch.device("cpu"))
+    return points, distances, model, history
+
+
+def test_the_auto_decoder_learns_the_shapes_and_repeats_itself_with_a_seed(trained):
+    points, distances, _, history = trained
+    assert np.mean(history[-30:]) < 0.5 * np.mean(history[:30])
+    _, again = train_backbone(SMALL, points, distances, torch.device("cpu"))
+    assert again == history
+    _, other = train_backbone(replace(SMALL, seed=1), points, distances, torch.device("cpu"))
+    assert other != history
+
+
+def test_latent_fitting_finds_a_code_for_a_shape_without_touching_the_decoder(trained):
+    points, distances, model, _ = trained
+    decoder = model.decoder
+    before = [p.detach().clone() for p in decoder.parameters()]
+    target_points, target_distances = torch.from_numpy(points[1]), torch.from_numpy(distances[1])
+    code = fit_latent(decoder, target_points, target_distances, steps=200, learning_rate=1e-2)
+    def loss(code):
+        with torch.no_grad():
+            predicted = decoder(target_points, code.expand(len(target_points), -1))
+            return float(clamped_l1(predicted, target_distances, 0.1))
+
+    own, others = loss(model.codes.weight[1]), [loss(model.codes.weight[i]) for i in (0, 2)]
+    assert loss(code) < 1.2 * own and loss(code) < min(others)
+    assert all(torch.equal(a, b) for a, b in zip(before, decoder.parameters(), strict=True))
+
+
+def test_torchrun_trains_with_ddp_over_two_processes(tmp_path):
+    out = tmp_path / "backbone"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+               "-m", "bench", "train-backbone", "--shapes", "4", "--steps", "10", "--samples-per-shape", "1024",
+               "--threads", "1", "--output", str(out)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["provenance"]["world_size"] == 2 and out.with_suffix(".pt").stat().st_size > 0
