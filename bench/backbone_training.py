@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -133,10 +134,14 @@ def recipe_record(recipe: BackboneRecipe, seconds: float, history: list[float], 
             "trained": time.strftime("%Y-%m-%d")}
 
 
+def codes_path(weights: Path) -> Path:
+    """Where the training shapes' codes are kept beside the weights (the head trains under them)."""
+    return weights.with_name(weights.name + "_codes.pt")
+
+
 def run_train_backbone(argv: list[str]) -> int:
     """``python -m bench train-backbone``: samples the collection, trains, writes the weights (rank 0)."""
     import argparse
-    from pathlib import Path
 
     from engine.backbone.weights import SHIPPED, save_backbone
     from engine.device import resolve_device
@@ -176,6 +181,7 @@ def run_train_backbone(argv: list[str]) -> int:
     if distributed.rank == 0:
         record = recipe_record(recipe, time.perf_counter() - started, history, distributed.world)
         save_backbone(model.decoder, args.output, record)
+        torch.save(model.codes.weight.detach().cpu().clone(), codes_path(args.output))
         LOG.info("wrote %s.pt (%.1f MB)", args.output, args.output.with_suffix(".pt").stat().st_size / 1e6)
     if distributed.world > 1:
         torch.distributed.destroy_process_group()

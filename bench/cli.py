@@ -16,6 +16,7 @@
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
 - ``python -m bench train-backbone [--shapes N] [--steps N] [--seed S]``: the cross-shape backbone on the
   procedural collection (``torchrun --nproc-per-node N -m bench train-backbone`` for DDP), docs/backbone.md
+- ``python -m bench train-head [--steps N]``: the DINO head on the backbone's activations, docs/backbone.md
 - ``python -m bench backbone [--held-out N] [--weights PATH]``: the backbone beside the per-mesh field,
   docs/backbone.md
 """
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         from .backbone_bench import run_backbone_bench
 
         return run_backbone_bench(argv[1:])
+    if argv[:1] == ["train-head"]:
+        from .head_training import run_train_head
+
+        return run_train_head(argv[1:])
     if argv[:1] == ["train-backbone"]:
         from .backbone_training import run_train_backbone
 

@@ -29,10 +29,6 @@ class BackboneSettings:
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict) -> BackboneSettings:
-        return cls(**data)
-
 
 class LatentDecoder(nn.Module):
     """MLP ``(n, 3) unit-cube points, (n, latent_size) codes -> (n,) signed distance``."""
