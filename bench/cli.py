@@ -14,6 +14,8 @@
   workers x threads against the single-process batch script, docs/batch.md and docs/benchmarks.md
 - ``python -m bench addon [--threads T] [--repeats R]``: Discover Parts and Re-cluster timed through the add-on in bpy
 - ``python -m bench sdf-compare [...]``: the SDF backends, docs/sdf_backends.md
+- ``python -m bench collection [--per-family N]``: a contact sheet of the procedural collection,
+  docs/collection.png
 - ``python -m bench train-backbone [--shapes N] [--steps N] [--seed S]``: the cross-shape backbone on the
   procedural collection (``torchrun --nproc-per-node N -m bench train-backbone`` for DDP), docs/backbone.md
 - ``python -m bench train-head [--steps N]``: the DINO head on the backbone's activations, docs/backbone.md
@@ -85,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         from .backbone_bench import run_backbone_bench
 
         return run_backbone_bench(argv[1:])
+    if argv[:1] == ["collection"]:
+        from .collection.sheet import run_collection_sheet
+
+        return run_collection_sheet(argv[1:])
     if argv[:1] == ["train-head"]:
         from .head_training import run_train_head
 

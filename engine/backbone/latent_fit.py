@@ -25,7 +25,7 @@ def fit_latent(
     points: torch.Tensor,
     distances: torch.Tensor,
     steps: int = 300,
-    batch_size: int = 8192,
+    batch_size: int = 4096,
     learning_rate: float = 5e-3,
     clamp: float = 0.1,
     prior: float = 1e-4,
