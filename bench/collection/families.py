@@ -153,7 +153,7 @@ def valve(rng: np.random.Generator) -> tuple[Parts, float]:
 
 def wrench(rng: np.random.Generator) -> tuple[Parts, float]:
     length, width = rng.uniform(0.25, 0.32), rng.uniform(0.02, 0.035)
-    parts: Parts = [("rod", box([0, 0, 0], [length, width, width * 0.5]))]
+    parts: Parts = [("rod", box([0, 0, 0], [length, width, width * 0.7]))]
     for sign in (-1, 1):
         major = rng.uniform(0.05, 0.08)
         parts.append(("ring", torus_arc([sign * (length + major), 0, 0], [0, 0, 1], major, width * 0.8)))

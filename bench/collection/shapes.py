@@ -57,14 +57,17 @@ class CollectionShape:
         return mesh_from_sdf(self.sdf, resolution, bound=0.5)
 
 
-def _radius(part_sdfs: list[SDF], blend: float) -> float:
-    """Distance from the origin to the farthest surface point of the unposed shape (a 48^3 mesh)."""
+def _radius(part_sdfs: list[SDF], blend: float, resolution: int = 48, bound: float = 0.8) -> float:
+    """A bound on the distance from the origin to the farthest surface point of the unposed shape.
 
-    def sdf(points: np.ndarray) -> np.ndarray:
-        return smooth_min(np.stack([f(points) for f in part_sdfs], axis=1), blend)
-
-    vertices, _ = mesh_from_sdf(sdf, 48, bound=0.8)
-    return float(np.linalg.norm(vertices, axis=1).max()) + 1.6 / 47
+    Every surface point has a grid node within half a cell diagonal whose SDF is below a cell's width
+    (the SDF is 1-Lipschitz), so such nodes bound the surface however thin a part is.
+    """
+    axis = np.linspace(-bound, bound, resolution)
+    cell = float(axis[1] - axis[0])
+    nodes = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    values = smooth_min(np.stack([f(nodes) for f in part_sdfs], axis=1), blend)
+    return float(np.linalg.norm(nodes[values < cell], axis=1).max()) + cell
 
 
 def collection_shape(seed: int, split: str, index: int) -> CollectionShape:
@@ -75,8 +78,9 @@ def collection_shape(seed: int, split: str, index: int) -> CollectionShape:
     builder = builders[int(rng.integers(len(builders)))]
     parts, blend = builder(rng)
     sdfs = [sdf for _, sdf in parts]
-    scale = FIT_RADIUS * rng.uniform(0.7, 1.0) / _radius(sdfs, blend)
-    room = FIT_RADIUS - scale * _radius(sdfs, blend)
+    radius = _radius(sdfs, blend)
+    scale = FIT_RADIUS * rng.uniform(0.7, 1.0) / radius
+    room = FIT_RADIUS - scale * radius
     direction = rng.normal(size=3)
     translation = direction / np.linalg.norm(direction) * rng.uniform(0.0, max(room, 0.0))
     rotation = Rotation.random(random_state=rng).as_matrix()
