@@ -131,6 +131,7 @@ def recipe_record(recipe: BackboneRecipe, seconds: float, history: list[float], 
     """The provenance saved beside the weights: the recipe, the world size, time and final loss."""
     return {"recipe": dataclasses.asdict(recipe), "world_size": world, "seconds": round(seconds, 1),
             "final_loss": float(np.mean(history[-100:])), "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
             "trained": time.strftime("%Y-%m-%d")}
 
 
