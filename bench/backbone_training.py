@@ -147,7 +147,7 @@ def run_train_backbone(argv: list[str]) -> int:
     from engine.backbone.weights import SHIPPED, save_backbone
     from engine.device import resolve_device
 
-    from .collection.samples import collection_samples
+    from .collection.samples import SAMPLES_CACHE, collection_samples
 
     defaults = BackboneRecipe()
     parser = argparse.ArgumentParser(prog="python -m bench train-backbone", description="train the cross-shape "
@@ -169,7 +169,7 @@ def run_train_backbone(argv: list[str]) -> int:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     started = time.perf_counter()
     LOG.info("sampling %d shapes x %d points", recipe.shapes, recipe.samples_per_shape)
-    points, distances = collection_samples(recipe.seed, "train", recipe.shapes, recipe.samples_per_shape)
+    points, distances = collection_samples(recipe.seed, "train", recipe.shapes, recipe.samples_per_shape, SAMPLES_CACHE)
     LOG.info("sampled in %.0f s; training %d steps on %s (process %d of %d)", time.perf_counter() - started,
              recipe.steps, device, distributed.rank + 1, distributed.world)
 

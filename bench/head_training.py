@@ -34,7 +34,7 @@ class HeadRecipe:
     seed: int = 0
     steps: int = 1500
     shapes_per_step: int = 16
-    points_per_shape: int = 1024
+    points_per_shape: int = 256
     code_noise: float = 0.3
     activation_noise: float = 0.05
     teacher_temperature: float = 0.04
@@ -148,7 +148,7 @@ def run_train_head(argv: list[str]) -> int:
     from engine.backbone.weights import SHIPPED, SHIPPED_HEAD, load_backbone, save_backbone
 
     from .backbone_training import codes_path
-    from .collection.samples import collection_samples
+    from .collection.samples import SAMPLES_CACHE, collection_samples
 
     log = logging.getLogger(__name__)
     defaults = HeadRecipe()
@@ -169,7 +169,7 @@ def run_train_head(argv: list[str]) -> int:
     backbone_recipe = record["provenance"]["recipe"]
     started = time.perf_counter()
     points, distances = collection_samples(backbone_recipe["seed"], "train", backbone_recipe["shapes"],
-                                           backbone_recipe["samples_per_shape"])
+                                           backbone_recipe["samples_per_shape"], SAMPLES_CACHE)
 
     def progress(step: int, loss: float, in_use: int) -> None:
         log.info("step %d/%d loss %.4f, %d prototypes in use, %.0f s", step, recipe.steps, loss, in_use,
