@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,14 +46,17 @@ class Comparison:
     name: str
     truth_parts: int
     own_ari: float
+    own_alone: float
     own_parts: int
     own_seconds: float
     own_sdf_error: float
     backbone_ari: float
+    backbone_alone: float
     backbone_parts: int
     backbone_seconds: float
     backbone_sdf_error: float
     dino_ari: float | None = None
+    dino_alone: float | None = None
     dino_parts: int | None = None
 
 
@@ -67,25 +70,39 @@ def coded_field(decoder, unit_vertices: np.ndarray, faces: np.ndarray, seed: int
     return CodedDecoder(decoder, fit_latent(decoder, points * scale, targets * scale, steps=steps, seed=seed), scale)
 
 
-def segment_on(field: CodedDecoder, unit_vertices: np.ndarray, faces: np.ndarray, seed: int,
-               head: ProjectionHead | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(n,) part labels segmented on ``field``: its raw activations as the cue, or the ``head``'s features;
-    with a head also (n,) prototype types, each part's majority prototype."""
+@dataclass(frozen=True)
+class FieldSegmentation:
+    """Per welded vertex (n,): parts with every cue, parts (k given) with the activation cue alone, and prototype
+    types (each part's majority prototype; None without a head)."""
+
+    labels: np.ndarray
+    alone: np.ndarray
+    types: np.ndarray | None
+
+
+def segment_on(field, unit_vertices: np.ndarray, faces: np.ndarray, parts: int, seed: int,
+               head: ProjectionHead | None = None) -> FieldSegmentation:
+    """Segment a welded mesh on ``field`` (a per-mesh decoder or a ``CodedDecoder``): its standardised
+    activations as the cue, or the ``head``'s features of them; in auto mode with every cue, and into the
+    true number of ``parts`` with creases and thickness off (the shape benchmark's *activations only*)."""
     segment = run_settings("balanced", seed=seed).segment
     layers = activations(field, unit_vertices, torch.device("cpu"))
     if head is None:
-        features = feature_set(layers, segment.feature_set)
+        features, prototypes = feature_set(layers, segment.feature_set), None
     else:
         with torch.no_grad():
             joined = torch.from_numpy(np.concatenate(layers, axis=1))
             features, prototypes = head.features(joined).numpy(), head(joined).argmax(dim=1).numpy()
     thickness = surface_thickness(field, unit_vertices, faces, torch.device("cpu"), seed)
-    graph = with_clusters(build_surface_graph(unit_vertices, faces, features, thickness, segment), segment, seed)
-    labels = segment_surface(unit_vertices, graph, segment, seed).part_labels
-    if head is None:
-        return labels, None
-    majority = {part: np.bincount(prototypes[labels == part]).argmax() for part in np.unique(labels)}
-    return labels, np.array([majority[part] for part in labels])
+    runs = []
+    for settings in (segment, replace(segment, use_creases=False, use_thickness=False, parts=parts)):
+        graph = with_clusters(build_surface_graph(unit_vertices, faces, features, thickness, settings), settings, seed)
+        runs.append(segment_surface(unit_vertices, graph, settings, seed).part_labels)
+    types = None
+    if prototypes is not None:
+        majority = {part: np.bincount(prototypes[runs[0] == part]).argmax() for part in np.unique(runs[0])}
+        types = np.array([majority[part] for part in runs[0]])
+    return FieldSegmentation(runs[0], runs[1], types)
 
 
 def near_surface_error(model, unit_vertices: np.ndarray, faces: np.ndarray, seed: int) -> float:
@@ -111,23 +128,27 @@ def compare(name: str, vertices: np.ndarray, faces: np.ndarray, truth: np.ndarra
     unit = result.field.normalisation.to_unit(welded.vertices)
     started = time.perf_counter()
     field = coded_field(decoder, unit, welded.faces, seed)
-    labels, _ = segment_on(field, unit, welded.faces, seed)
+    backbone = segment_on(field, unit, welded.faces, int(truth.max() + 1), seed)
     backbone_seconds = time.perf_counter() - started
-    backbone_labels = labels[welded.input_to_welded]
+    own = segment_on(result.field.model, unit, welded.faces, int(truth.max() + 1), seed)
+    back = welded.input_to_welded
     segmentation = result.segmentation
     names = np.array(segmentation.type_names)[segmentation.part_types[segmentation.part_labels]]
-    types = {"own": names[welded.input_to_welded]}
+    types = {"own": names[back]}
     dino = {}
     if head is not None:
-        dino_labels, prototypes = segment_on(field, unit, welded.faces, seed, head)
-        types["dino"] = prototypes[welded.input_to_welded]
-        dino = {"dino_ari": adjusted_rand(truth, dino_labels[welded.input_to_welded]),
-                "dino_parts": int(len(np.unique(dino_labels)))}
+        with_head = segment_on(field, unit, welded.faces, int(truth.max() + 1), seed, head)
+        types["dino"] = with_head.types[back]
+        dino = {"dino_ari": adjusted_rand(truth, with_head.labels[back]),
+                "dino_alone": adjusted_rand(truth, with_head.alone[back]),
+                "dino_parts": int(len(np.unique(with_head.labels)))}
     return Comparison(
         name, int(truth.max() + 1),
-        adjusted_rand(truth, result.vertex_labels), int(len(np.unique(result.vertex_labels))), own_seconds,
+        adjusted_rand(truth, result.vertex_labels), adjusted_rand(truth, own.alone[back]),
+        int(len(np.unique(result.vertex_labels))), own_seconds,
         near_surface_error(result.field.model, unit, welded.faces, seed),
-        adjusted_rand(truth, backbone_labels), int(len(np.unique(backbone_labels))), backbone_seconds,
+        adjusted_rand(truth, backbone.labels[back]), adjusted_rand(truth, backbone.alone[back]),
+        int(len(np.unique(backbone.labels))), backbone_seconds,
         near_surface_error(field, unit, welded.faces, seed), **dino,
     ), types
 
@@ -174,13 +195,16 @@ def type_consistency(meshes: list[BenchMesh], types: list[dict[str, np.ndarray]]
     return table
 
 
-def _mean_row(label: str, rows: list[Comparison]) -> str:
-    mean = {key: np.mean([getattr(r, key) for r in rows]) for key in (
-        "own_ari", "own_seconds", "own_sdf_error", "backbone_ari", "backbone_seconds", "backbone_sdf_error")}
-    dino = [r.dino_ari for r in rows if r.dino_ari is not None]
-    return (f"| **{label}** ({len(rows)}) |  | {mean['own_ari']:.3f} |  | {mean['own_seconds']:.1f} | "
-            f"{mean['own_sdf_error']:.4f} | {mean['backbone_ari']:.3f} |  | {mean['backbone_seconds']:.1f} | "
-            f"{mean['backbone_sdf_error']:.4f} | {np.mean(dino) if dino else float('nan'):.3f} |  |")
+COLUMNS = (("own_ari", "own ARI", ".3f"), ("own_alone", "own ARI, activations alone (k)", ".3f"),
+           ("own_parts", "own parts", "d"), ("own_seconds", "own s", ".1f"), ("own_sdf_error", "own SDF error", ".4f"),
+           ("backbone_ari", "backbone ARI", ".3f"), ("backbone_alone", "backbone ARI, activations alone (k)", ".3f"),
+           ("backbone_parts", "backbone parts", "d"), ("backbone_seconds", "backbone s", ".1f"),
+           ("backbone_sdf_error", "backbone SDF error", ".4f"), ("dino_ari", "DINO ARI", ".3f"),
+           ("dino_alone", "DINO ARI, features alone (k)", ".3f"), ("dino_parts", "DINO parts", "d"))
+
+
+def _cells(values: dict) -> str:
+    return " | ".join("" if values.get(key) is None else format(values[key], spec) for key, _, spec in COLUMNS)
 
 
 def render_comparisons(rows: list[Comparison], meshes: list[BenchMesh], consistency: dict, record: dict,
@@ -188,31 +212,30 @@ def render_comparisons(rows: list[Comparison], meshes: list[BenchMesh], consiste
     """docs/backbone.md: a row per mesh, means per group, type consistency per family."""
     provenance = record["provenance"]
     head_line = ("no DINO head" if head_record is None else
-                 f"DINO head: {head_record['settings']}, trained {head_record['provenance'].get('seconds')} s "
+                 f"DINO head: {head_record['settings']}, trained in {head_record['provenance'].get('seconds')} s "
                  f"({head_record['provenance']['recipe']['steps']} steps)")
     lines = ["# The shared backbone beside the per-mesh field", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {machine_summary()}: `{command}`. Backbone: "
              f"{record['settings']}, trained in {provenance.get('seconds')} s ({provenance['recipe']['shapes']} "
              f"shapes, {provenance['recipe']['steps']} steps, world size {provenance.get('world_size')}); "
-             f"{head_line}. Auto mode, the same segmentation settings and cues (creases, thickness) for every "
-             f"column; only the field differs. *own*: the engine as it ships (a field fitted to the mesh); "
-             f"*backbone*: the shared decoder under a code optimised for {LATENT_STEPS} steps against the mesh's "
-             "SDF samples, its raw activations as the cue; *DINO*: the same code, the head's features as the cue. "
-             "SDF error: mean |field - truth| within about 0.01 of the surface (unit cube). Seconds: own = the "
-             "whole engine run; backbone = SDF samples, code, probing and segmenting.", "",
-             "| mesh | parts | own ARI | own parts | own s | own SDF error | backbone ARI | backbone parts "
-             "| backbone s | backbone SDF error | DINO ARI | DINO parts |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"{head_line}. Auto mode, the same segmentation settings and cues for every column; only the "
+             f"field differs. *own*: the engine as it ships (a field fitted to the mesh); *backbone*: the shared "
+             f"decoder under a code optimised for {LATENT_STEPS} steps against the mesh's SDF samples, its raw "
+             "activations as the cue; *DINO*: the same code, the head's features as the cue. *alone (k)*: the "
+             "same features with the crease and thickness cues off, into the true number of parts (what the features "
+             "themselves say, as the shape benchmark's *activations only*). SDF error: mean "
+             "|field - truth| within about 0.01 of the surface (unit cube). Seconds: own = the whole engine run; "
+             "backbone = SDF samples, code, probing and segmenting.", "",
+             "| mesh | parts | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+             "| --- | --- |" + " --- |" * len(COLUMNS)]
     for row in rows:
-        dino = "" if row.dino_ari is None else f"{row.dino_ari:.3f} | {row.dino_parts}"
-        lines.append(f"| {row.name} | {row.truth_parts} | {row.own_ari:.3f} | {row.own_parts} | "
-                     f"{row.own_seconds:.1f} | {row.own_sdf_error:.4f} | {row.backbone_ari:.3f} | "
-                     f"{row.backbone_parts} | {row.backbone_seconds:.1f} | {row.backbone_sdf_error:.4f} | "
-                     f"{dino or ' | '} |")
+        lines.append(f"| {row.name} | {row.truth_parts} | {_cells(vars(row))} |")
     for group in ("held-out", "benchmark"):
         chosen = [r for r, m in zip(rows, meshes, strict=True) if (m.family == "benchmark") == (group == "benchmark")]
         if chosen:
-            lines.append(_mean_row(f"{group} mean", chosen))
+            means = {key: float(np.mean([getattr(r, key) for r in chosen])) for key, _, spec in COLUMNS
+                     if spec != "d" and all(getattr(r, key) is not None for r in chosen)}
+            lines.append(f"| **{group} mean** | {len(chosen)} | {_cells(means)} |")
     if consistency:
         methods = list(next(iter(consistency.values())))
         lines += ["", "Type consistency over held-out shapes: adjusted mutual information between the true part "
@@ -244,8 +267,9 @@ def run_backbone_bench(argv: list[str]) -> int:
         row, mesh_types = compare(mesh.name, mesh.vertices, mesh.faces, mesh.truth, decoder, head)
         rows.append(row)
         types.append(mesh_types)
-        LOG.info("[%d/%d] %s: ARI own %.3f, backbone %.3f, DINO %s; %.1f s / %.1f s", number, len(meshes),
-                 mesh.name, row.own_ari, row.backbone_ari, row.dino_ari, row.own_seconds, row.backbone_seconds)
+        LOG.info("[%d/%d] %s: ARI own %.3f (alone %.3f), backbone %.3f (%.3f), DINO %s (%s); %.1f s / %.1f s",
+                 number, len(meshes), mesh.name, row.own_ari, row.own_alone, row.backbone_ari, row.backbone_alone,
+                 row.dino_ari, row.dino_alone, row.own_seconds, row.backbone_seconds)
     consistency = type_consistency(meshes, types) if any(m.kinds is not None for m in meshes) else {}
     command = ("python -m bench backbone " + " ".join(argv)).strip()
     args.output.write_text(render_comparisons(rows, meshes, consistency, record, head_record, command))

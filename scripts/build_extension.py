@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fetch_wheels import INDEX, LINES, PLATFORMS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*_codes.pt")
+"""Never staged: caches, and the backbone's training codes (the head's training reads them; inference does not)."""
 DEFAULT_PLATFORMS = ["linux-x64"]
 SPLIT = "--split-platforms"
 LAYOUTS = ("per-python", "combined")

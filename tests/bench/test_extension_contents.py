@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ENGINE_FILES = ("engine/__init__.py", "engine/__main__.py", "engine/cli.py", "engine/contract.py")
-ENGINE_PACKAGES = ("engine/field/", "engine/mesh/", "engine/parts/", "engine/segment/")
+ENGINE_PACKAGES = ("engine/field/", "engine/mesh/", "engine/parts/", "engine/segment/", "engine/backbone/")
 BENCH_MODULES = ("shapes.py", "metrics.py", "baselines.py", "volume_baselines.py", "sdf_compare.py", "part_bench.py",
                  "shape_bench.py", "memory_table.py", "report.py")
 
@@ -33,6 +33,8 @@ def assert_ships_engine_without_benchmark(names: list[str]) -> None:
     assert not [n for n, p in zip(names, parts, strict=True) if "bench" in p[:-1] or p[0] == "tests"]
     assert not [n for n in names if Path(n).name in BENCH_MODULES]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert "engine/backbone/weights/backbone.pt" in names and "engine/backbone/weights/head.pt" in names
+    assert not [n for n in names if n.endswith("_codes.pt")]
 
 
 def test_staged_folder_has_the_engine_and_no_benchmark(tmp_path, monkeypatch):
