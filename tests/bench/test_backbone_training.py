@@ -55,7 +55,7 @@ def test_latent_fitting_finds_a_code_for_a_shape_without_touching_the_decoder(tr
 
 def test_torchrun_trains_with_ddp_over_two_processes(tmp_path):
     out = tmp_path / "backbone"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                "-m", "bench", "train-backbone", "--shapes", "4", "--steps", "10", "--samples-per-shape", "1024",
                "--threads", "1", "--output", str(out)]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
