@@ -197,7 +197,7 @@ def _segment(args: argparse.Namespace) -> int:
 
         # Every check that needs no model first: a bad input is refused before torch is even imported.
         settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, args.threads,
-                                part_meshes=not args.no_parts)
+                                part_meshes=not args.no_parts, features=args.features)
         if args.split_part is not None and not (args.labels or args.face_labels):
             raise BadInputError("--split-part needs the parts it splits: give --labels or --face-labels")
         check_output_target(args.out)

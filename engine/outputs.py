@@ -215,7 +215,8 @@ def save_field(folder: Path, fitted: FittedField, settings: RunSettings) -> None
                                                        "clusters_seed": graph.clusters_seed}),
                  **({} if graph.covering is None else {"covering": graph.covering.astype(np.int32)}),
                  cuts=graph.cuts,
-                 **({} if graph.log_thickness is None else {"log_thickness": graph.log_thickness}))
+                 **({} if graph.log_thickness is None else {"log_thickness": graph.log_thickness}),
+                 **({} if graph.prototypes is None else {"prototypes": graph.prototypes.astype(np.int32)}))
     (folder / MODEL_INFO).write_text(json.dumps(info, indent=2))
 
 
@@ -260,11 +261,13 @@ def _load_graph(path: Path) -> SurfaceGraph | None:
                                  clusters=data["clusters"].astype(np.int64) if clustered else None,
                                  clusters_seed=int(data["clusters_seed"]) if clustered else None,
                                  covering=data["covering"].astype(np.int64) if "covering" in data else None,
-                                 log_thickness=data["log_thickness"] if "log_thickness" in data else None)
+                                 log_thickness=data["log_thickness"] if "log_thickness" in data else None,
+                                 prototypes=data["prototypes"].astype(np.int64) if "prototypes" in data else None)
     except (OSError, KeyError, ValueError):
         return None
     per_edge = (graph.weights, graph.cuts)
-    per_vertex = (graph.areas, graph.embedding.vectors, graph.clusters, graph.covering, graph.log_thickness)
+    per_vertex = (graph.areas, graph.embedding.vectors, graph.clusters, graph.covering, graph.log_thickness,
+                  graph.prototypes)
     consistent = (all(len(a) == len(graph.edges) for a in per_edge)
                   and all(a is None or len(a) == len(graph.areas) for a in per_vertex))
     return graph if consistent else None

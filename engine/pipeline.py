@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from .backbone.shared_features import prototype_types, shared_features, shipped_models
 from .device import configure_threads, resolve_device
 from .errors import BadInputError
 from .field.fitting import FitReport, fit_sdf
@@ -24,7 +25,7 @@ from .mesh.orientation import orient_consistently
 from .mesh.welding import WeldedMesh, weld
 from .parts.part_fields import PartFitReport, fit_part_field
 from .parts.part_meshes import PartMeshes, part_meshes
-from .progress import Reporter
+from .progress import SHARED_STAGE_WEIGHTS, Reporter
 from .segment.classifier import held_out_accuracy
 from .segment.given_parts import GivenParts, after_split, caller_face_labels, from_face_labels, from_vertex_labels
 from .segment.segmentation import (
@@ -155,6 +156,9 @@ def run(
     check_face_count(len(faces), settings.quality)
     device = resolve_device(settings.device)
     threads = configure_threads(settings.threads)
+    if settings.segment.features == "dino":
+        shipped_models()  # a missing or damaged weights file is refused before the fit
+        reporter.weights = SHARED_STAGE_WEIGHTS
     clock = StageClock(reporter)
 
     with clock.stage("load"):
@@ -269,8 +273,19 @@ def _given_segmentation(
         given = after_split(given, split_part(fitted.model, unit_vertices, faces, given.welded_labels,
                                               given.dense_index(split[0]), split[1], settings, device))
         split_pieces = (split[1], len(given.ids) - before + 1)
+    if settings.segment.features == "dino":
+        prototypes = fitted.graph.prototypes if fitted.graph is not None and fitted.graph.prototypes is not None \
+            else shared_features(unit_vertices, faces, settings.fit, settings.seed, device).prototypes
+        segmentation = with_prototype_types(Segmentation(given.welded_labels, np.zeros(0, np.int64), ()), prototypes)
+        return given, segmentation, split_pieces
     part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
     return given, Segmentation(given.welded_labels, part_types, type_names), split_pieces
+
+
+def with_prototype_types(segmentation: Segmentation, prototypes: np.ndarray) -> Segmentation:
+    """``segmentation`` with each part typed by its vertices' majority prototype (prototypes: (u,) per vertex)."""
+    part_types, type_names, _ = prototype_types(segmentation.part_labels, prototypes)
+    return replace(segmentation, part_types=part_types, type_names=type_names)
 
 
 def unmet_counts(settings: RunSettings, segmentation: Segmentation, clustered: bool,
@@ -315,21 +330,29 @@ def _cluster(
     """
     key = graph_key(settings.segment, settings.seed)
     cached = fitted.graph is not None and fitted.graph_key == key
+    prototypes = None
+    if settings.segment.features == "dino" and not cached:
+        with clock.stage("backbone"):
+            shared = shared_features(unit_vertices, faces, settings.fit, settings.seed, device,
+                                     progress=clock.reporter.progress)
+            features, prototypes = shared.features, shared.prototypes
     with clock.stage("probe"):
         if not cached:
             layers = activations(fitted.model, unit_vertices, device)
-            features = feature_set(layers, settings.segment.feature_set)
+            if prototypes is None:
+                features = feature_set(layers, settings.segment.feature_set)
             thickness = surface_thickness(fitted.model, unit_vertices, faces, device, settings.seed) \
                 if settings.segment.use_thickness else None
     with clock.stage("segment"):
         if not cached:
-            fitted = replace(fitted, graph=build_surface_graph(unit_vertices, faces, features, thickness,
-                                                              settings.segment),
-                             graph_key=key)
+            graph = build_surface_graph(unit_vertices, faces, features, thickness, settings.segment)
+            fitted = replace(fitted, graph=replace(graph, prototypes=prototypes), graph_key=key)
             del features  # (u, d): the graph holds what segmenting needs
         clock.reporter.progress(0.6)
         fitted = replace(fitted, graph=with_clusters(fitted.graph, settings.segment, settings.seed))
         segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
+        if fitted.graph.prototypes is not None:
+            segmentation = with_prototype_types(segmentation, fitted.graph.prototypes)
         # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
         accuracy = None if cached else held_out_accuracy(layers, segmentation.part_labels, settings.seed)
     return fitted, segmentation, accuracy

@@ -8,6 +8,9 @@ import sys
 from .contract import EventWriter
 
 STAGE_WEIGHTS = {"load": 0.02, "fit": 0.55, "probe": 0.02, "segment": 0.08, "parts": 0.3, "write": 0.03}
+SHARED_STAGE_WEIGHTS = {"load": 0.02, "fit": 0.45, "backbone": 0.2, "probe": 0.02, "segment": 0.06, "parts": 0.22,
+                        "write": 0.03}
+"""With ``--features dino``: the code fit against the shared backbone is a stage of its own."""
 
 log = logging.getLogger("engine")
 

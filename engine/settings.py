@@ -14,6 +14,8 @@ from .errors import BadInputError
 
 QUALITIES = ("fast", "balanced", "high")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+FEATURES = ("raw", "dino")
+"""The activation cue's source: the mesh's own field (raw) or the shared backbone's DINO head (docs/backbone.md)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class SegmentSettings:
     (docs/design.md "Stability across fits"). ``thickness_scale``: the difference of two regions' mean
     log shape diameter at which their affinity falls to 1/e (chosen on PSB development meshes,
     docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
-    exceeds this many times either region's own are refused (None: never).
+    exceeds this many times either region's own are refused (None: never). ``features``: ``raw``, the
+    activations of the mesh's own field, or ``dino``, the shared backbone's DINO features, with part types
+    taken from its prototypes (``engine.backbone.shared_features``; the same type name in every mesh).
     """
 
     parts: int | None = None
@@ -72,6 +76,7 @@ class SegmentSettings:
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"
+    features: str = "raw"
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ def run_settings(
     device: str = "auto",
     threads: int | None = None,
     part_meshes: bool = True,
+    features: str = "raw",
 ) -> RunSettings:
     """Settings for a run, validated; raises BadInputError on bad values."""
     if device not in DEVICES:
@@ -156,12 +162,17 @@ def run_settings(
             raise BadInputError(f"--{name} must be between 1 and 256, got {value}")
     if threads is not None and not 1 <= threads <= MAX_THREADS:
         raise BadInputError(f"--threads must be between 1 and {MAX_THREADS}, got {threads}")
+    if features not in FEATURES:
+        raise BadInputError(f"unknown features '{features}'; use one of {', '.join(FEATURES)}")
+    if features == "dino" and types is not None:
+        raise BadInputError("--types cannot be combined with --features dino: the types are the shared "
+                            "backbone's prototypes; leave --types out")
     if not 0 <= seed <= MAX_SEED:
         raise BadInputError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     return RunSettings(
         quality=quality,
         fit=preset(quality),
-        segment=SegmentSettings(parts=parts, types=types),
+        segment=SegmentSettings(parts=parts, types=types, features=features),
         part_field=part_field_preset(quality) if part_meshes else None,
         seed=seed,
         device=device,

@@ -11,7 +11,8 @@ joined into one object). The add-on in this repository is enabled and its
 Discover Parts operator runs synchronously, so the same client and write-back
 code as in the UI is used. Per input: ``<name>.blend`` with the parts written
 back and ``<name>.json`` (``--preview``: also ``<name>.png``, rendered with
-Workbench); for the batch: ``summary.json``. Exits 1 if any
+Workbench); for the batch: ``summary.json`` (with ``--features dino`` also the library's part types, their
+names shared by every file). Exits 1 if any
 input failed; the others are still processed.
 """
 
@@ -42,6 +43,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--parts", type=int, help="number of parts (default: automatic)")
     parser.add_argument("--types", type=int, help="number of part types (default: automatic)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--features", choices=("raw", "dino"), default="raw",
+                        help="raw: each mesh's own field; dino: the shared backbone (type names shared across files)")
     parser.add_argument("--no-part-meshes", action="store_true", help="do not build per-part mesh objects")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for the engine (0: automatic)")
@@ -83,6 +86,7 @@ def apply_run_settings(bpy, args: argparse.Namespace) -> None:
     settings.auto_types = args.types is None
     settings.types = args.types or settings.types
     settings.seed = args.seed
+    settings.features = args.features
     settings.build_meshes = not args.no_part_meshes
 
 
@@ -264,6 +268,14 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def shared_types(reports: list[dict]) -> list[dict]:
+    """The library's part types over every segmented object (``--features dino``: names shared across files)."""
+    from engine.batch.summary import library_types
+
+    return library_types([{"input": report["input"], "part_types": [
+        part["type"] for entry in report["objects"] if entry["ok"] for part in entry["parts"]]} for report in reports])
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
@@ -284,7 +296,8 @@ def main(argv: list[str]) -> int:
             print("batch_segment: cancelled, the remaining inputs are not processed", flush=True)
             break
     failed = [r["input"] for r in reports if not r["ok"]]
-    summary = {"inputs": len(inputs), "processed": len(reports), "failed": failed, "reports": reports}
+    summary = {"inputs": len(inputs), "processed": len(reports), "failed": failed,
+               "types": shared_types(reports) if args.features == "dino" else None, "reports": reports}
     (output / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     print(f"{len(reports) - len(failed)} of {len(reports)} inputs segmented; summary: {output / 'summary.json'}")
     return 1 if failed or len(reports) < len(inputs) or not inputs else 0

@@ -74,6 +74,7 @@ class RunOptions:
     types: int | None = None
     seed: int = 0
     build_meshes: bool = True
+    features: str = "raw"
 
     def as_dict(self) -> dict:
         return {
@@ -82,6 +83,7 @@ class RunOptions:
             "types": self.types,
             "seed": self.seed,
             "build_meshes": self.build_meshes,
+            "features": self.features,
         }
 
 
@@ -163,7 +165,8 @@ def segment_command(
         command += ["--face-labels", str(face_labels)]
     if split_part is not None:
         command += ["--split-part", str(split_part)]
-    command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device]
+    command += ["--events", "--quality", options.quality, "--seed", str(options.seed), "--device", config.device,
+                "--features", options.features]
     if options.parts is not None:
         command += ["--parts", str(options.parts)]
     if options.types is not None:

@@ -47,7 +47,10 @@ class PARTSDF_PT_discover(bpy.types.Panel):
         column.use_property_decorate = False
         column.prop(settings, "quality")
         _count_row(column, settings, "parts", "auto_parts")
-        _count_row(column, settings, "types", "auto_types")
+        types = column.column()
+        types.active = settings.features != "dino"  # the shared prototypes decide the types
+        _count_row(types, settings, "types", "auto_types")
+        column.prop(settings, "features")
         column.prop(settings, "seed")
         column.prop(settings, "build_meshes")
         column.prop(settings, "keep_look")

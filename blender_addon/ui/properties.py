@@ -22,6 +22,13 @@ QUALITY_ITEMS = (
 )
 
 
+FEATURE_ITEMS = (
+    ("raw", "Own Field", "The activations of a field fitted to this mesh alone (best parts on most meshes)"),
+    ("dino", "Shared Library", "A backbone shared by many shapes, read through its DINO head: part types get the "
+     "same name in every file (Kind 07 is the same kind of part everywhere); types are not counted by hand"),
+)
+
+
 def _counts_changed(settings, context) -> None:
     """A part or type count changed in the panel: re-cluster after a pause (``live_recluster``)."""
     from ..operators import live_recluster
@@ -41,6 +48,8 @@ class PARTSDF_PG_run_settings(bpy.types.PropertyGroup):
                              description="Let the engine choose the number of part types")
     types: IntProperty(name="Types", default=3, min=1, max=256, update=_counts_changed,
                        description="Number of part types (kinds of parts)")
+    features: EnumProperty(name="Features", items=FEATURE_ITEMS, default="raw",
+                           description="What the parts are told apart by")
     live_recluster: BoolProperty(
         name="Live Re-cluster", default=True,
         description="After a count changes, re-cluster the parts of the active object on its own (cached model, "
@@ -75,9 +84,10 @@ def run_options(settings: PARTSDF_PG_run_settings) -> RunOptions:
     return RunOptions(
         quality=settings.quality,
         parts=None if settings.auto_parts else settings.parts,
-        types=None if settings.auto_types else settings.types,
+        types=None if settings.auto_types or settings.features == "dino" else settings.types,
         seed=settings.seed,
         build_meshes=settings.build_meshes,
+        features=settings.features,
     )
 
 

@@ -55,7 +55,7 @@ def run_batch(args: argparse.Namespace) -> int:
         args.out = args.out.absolute()  # the engines run in the engine's folder, not the caller's
         workers, threads = plan_workers(os.cpu_count() or 1, args.workers, args.threads, machine_memory_gb())
         settings = run_settings(args.quality, args.parts, args.types, args.seed, args.device, threads,
-                                part_meshes=not args.no_parts)
+                                part_meshes=not args.no_parts, features=args.features)
         if args.blender:
             found = shutil.which(args.blender)
             if found is None:
@@ -72,7 +72,8 @@ def run_batch(args: argparse.Namespace) -> int:
     for leftover in staging_leftovers(items):
         shutil.rmtree(leftover, ignore_errors=True)
     options = TaskOptions(quality=args.quality, parts=args.parts, types=args.types, seed=args.seed,
-                          device=args.device, threads=threads, part_meshes=not args.no_parts, blender=args.blender)
+                          device=args.device, threads=threads, part_meshes=not args.no_parts, features=args.features,
+                          blender=args.blender)
     wanted = to_dict(settings)
     finished = {item: is_complete(item, wanted) for item in items}
     done = [item for item in items if finished[item]]

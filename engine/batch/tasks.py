@@ -35,13 +35,14 @@ class TaskOptions:
     device: str = "auto"
     threads: int = 1
     part_meshes: bool = True
+    features: str = "raw"
     blender: str | None = None  # Blender, or a Python with the bpy module, for .blend inputs
 
 
 def task_command(source: Path, output: Path, kind: str, options: TaskOptions) -> list[str]:
     """The command line that segments one input into ``output`` (a staging folder for a .blend)."""
     shared = ["--quality", options.quality, "--seed", str(options.seed), "--device", options.device,
-              "--threads", str(options.threads)]
+              "--threads", str(options.threads), "--features", options.features]
     shared += ["--parts", str(options.parts)] if options.parts else []
     shared += ["--types", str(options.types)] if options.types else []
     if kind == "mesh":
@@ -122,7 +123,8 @@ def run_task(source: str, output: str, kind: str, options: dict) -> dict:
 
 def input_record(source, output, kind: str, status: str, **fields) -> dict:
     """One input's line of the summary: status 'ok', 'skipped', 'failed' or 'cancelled', and ``fields``
-    (exit_code, seconds, parts, types, error, attempts) over their defaults."""
+    (exit_code, seconds, parts, types, part_types, error, attempts) over their defaults; ``part_types``: the
+    type name of each part of a finished input."""
     return {"input": str(source), "output": str(output), "kind": kind, "status": status, "exit_code": None,
             "seconds": 0.0, "parts": None, "types": None, "error": "", "attempts": 1, **fields}
 
@@ -164,7 +166,10 @@ def output_counts(output: Path, kind: str, source: Path) -> dict:
     """Parts and types from the written result (for a .blend: summed over its objects)."""
     if kind == "mesh":
         document = json.loads((output / SEGMENTATION).read_text())
-        return {"parts": len(document["parts"]), "types": len(document["types"])}
+        return {"parts": len(document["parts"]), "types": len(document["types"]),
+                "part_types": [part["type_name"] for part in document["parts"]]}
     report = json.loads((output / f"{source.stem}.json").read_text())
     objects = report.get("objects", []) if isinstance(report, dict) else []
-    return {"parts": sum(len(o.get("parts") or []) for o in objects), "types": None}
+    part_types = [part.get("type", "") for o in objects for part in o.get("parts") or []]
+    return {"parts": len(part_types), "types": len(set(part_types)) if part_types else None,
+            "part_types": part_types}

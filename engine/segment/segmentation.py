@@ -71,6 +71,8 @@ class SurfaceGraph:
     the thickness cue is off or the surface is in several pieces.
     cuts: (e,) bool, the edges the over-segmentation is split along: weight below the cut threshold
     with the creases' gaps closed; none on a surface of several pieces.
+    prototypes: (n,) int, the shared backbone's prototype per vertex when the activation cue is its DINO
+    features (``SegmentSettings.features == "dino"``), else None; parts take their types from it.
     """
 
     edges: np.ndarray
@@ -82,6 +84,7 @@ class SurfaceGraph:
     clusters_seed: int | None = None
     covering: np.ndarray | None = None
     log_thickness: np.ndarray | None = None
+    prototypes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def graph_key(settings: SegmentSettings, seed: int) -> str:
     thickness = f"{settings.use_thickness}@{seed}" if settings.use_thickness else "False"
     return (f"v{GRAPH_VERSION}|{settings.feature_set}|{settings.use_activations}|{settings.activation_scale}|"
             f"{settings.use_creases}|{settings.crease_angle}|{thickness}|"
-            f"{max(settings.max_parts, settings.parts or 0)}")
+            f"{max(settings.max_parts, settings.parts or 0)}|{settings.features}")
 
 
 def build_surface_graph(

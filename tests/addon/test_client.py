@@ -28,15 +28,17 @@ def run(fake_python, mode: str, job_dir: Path, parts: int = 2) -> client.EngineP
 
 def test_segment_command_maps_every_option(tmp_path):
     config = client.EngineConfig(python="/x/py", device="cuda", threads=4)
-    options = client.RunOptions(quality="high", parts=5, types=2, seed=7, build_meshes=False)
+    options = client.RunOptions(quality="high", parts=5, types=2, seed=7, build_meshes=False, features="dino")
     command = client.segment_command(config, options, tmp_path / "mesh.npz", tmp_path / "out")
     assert command[:5] == ["/x/py", "-m", "engine", "segment", str(tmp_path / "mesh.npz")]
     text = " ".join(command)
-    for fragment in ("--events", "--quality high", "--parts 5", "--types 2", "--seed 7", "--device cuda"):
+    for fragment in ("--events", "--quality high", "--parts 5", "--types 2", "--seed 7", "--device cuda",
+                     "--features dino"):
         assert fragment in text
     assert "--threads 4" in text and command[-1] == "--no-parts"
     auto = client.segment_command(client.EngineConfig(), client.RunOptions(), tmp_path / "m.npz", tmp_path / "o")
     assert auto[0] == sys.executable and "--parts" not in auto and "--types" not in auto and "--no-parts" not in auto
+    assert "--features raw" in " ".join(auto)
 
 
 def test_engine_env_points_at_the_engine_and_isolates_user_site():

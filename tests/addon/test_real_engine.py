@@ -83,6 +83,16 @@ def test_part_meshes_keep_the_assets_materials_uvs_and_colours(two_parts, prefs)
     assert seen == {True, False}, "one part mesh is the head, the other the stick"
 
 
+def test_shared_library_features_name_types_by_prototype_and_ignore_a_hand_type_count(two_parts, prefs):
+    two_parts.features, two_parts.build_meshes = "dino", False
+    two_parts.auto_types, two_parts.types = False, 5  # greyed out in the panel: the prototypes decide
+    obj = make_lollipop()
+    assert bpy.ops.partsdf.discover_parts() == {"FINISHED"}
+    assert len(obj.partsdf.parts) == 2
+    assert all(item.type_name.startswith("Kind ") for item in obj.partsdf.parts)
+    assert obj["partsdf_settings"]["features"] == "dino" and obj["partsdf_settings"]["types"] == "auto"
+
+
 def test_cancel_stops_the_real_engine(two_parts, prefs):
     make_lollipop()
     job = jobs.start_job(bpy.context)

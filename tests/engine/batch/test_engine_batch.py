@@ -202,3 +202,21 @@ def test_a_blend_goes_through_blender_and_without_blender_fails_with_what_to_do(
     assert run.returncode == 0 and record["status"] == "ok" and record["parts"] >= 2, stderr
     assert (tmp_path / "b" / "scene_blend" / "scene.blend").is_file()
     assert not list((tmp_path / "b").glob(".*partial"))
+
+
+def test_a_shared_features_batch_writes_the_librarys_type_table(tmp_path):
+    make_library(tmp_path / "lib", 3)
+    (tmp_path / "lib" / "props" / "broken.obj").unlink()
+    out = tmp_path / "out"
+    stderr = batch(str(tmp_path / "lib"), "-o", str(out), "--backend", "local", "--workers", "2", "--features",
+                   "dino", *FAST).communicate(timeout=600)[1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"]["ok"] == 3, stderr
+    assert summary["run"]["options"]["features"] == "dino"
+    table = summary["types"]
+    assert all(entry["name"].startswith("Kind ") for entry in table)
+    assert sum(entry["parts"] for entry in table) == sum(r["parts"] for r in summary["inputs"])
+    assert max(len(entry["inputs"]) for entry in table) >= 2, "spheres on sticks share a kind across files"
+    for record in summary["inputs"]:
+        document = json.loads((Path(record["output"]) / "segmentation.json").read_text())
+        assert record["part_types"] == [part["type_name"] for part in document["parts"]]
