@@ -17,11 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.backbone.coded import CodedDecoder, frame_scale
 from engine.backbone.head import ProjectionHead
-from engine.backbone.latent_fit import fit_latent
+from engine.backbone.shared_features import LATENT_STEPS, coded_field, head_features
 from engine.backbone.weights import SHIPPED, SHIPPED_HEAD, load_backbone, load_head
-from engine.field.fitting import sdf_pool
 from engine.field.probing import activations, evaluate, feature_set
 from engine.field.sdf_truth import signed_distance_function
 from engine.field.thickness import surface_thickness
@@ -36,7 +34,6 @@ from .metrics import adjusted_rand
 from .shapes import benchmark_shapes, shape_mesh
 
 LOG = logging.getLogger(__name__)
-LATENT_STEPS = 300
 
 
 @dataclass(frozen=True)
@@ -58,16 +55,10 @@ class Comparison:
     dino_ari: float | None = None
     dino_alone: float | None = None
     dino_parts: int | None = None
-
-
-def coded_field(decoder, unit_vertices: np.ndarray, faces: np.ndarray, seed: int,
-                steps: int = LATENT_STEPS) -> CodedDecoder:
-    """The backbone under a code fitted to a welded mesh (unit-cube vertices (n, 3), faces (m, 3))."""
-    fit = run_settings("balanced", seed=seed).fit
-    distance = signed_distance_function(unit_vertices, faces, fit.sdf_backend)
-    points, targets = sdf_pool(unit_vertices, faces, distance, fit, np.random.default_rng(seed), torch.device("cpu"))
-    scale = frame_scale(unit_vertices)
-    return CodedDecoder(decoder, fit_latent(decoder, points * scale, targets * scale, steps=steps, seed=seed), scale)
+    tuned_ari: float | None = None
+    tuned_alone: float | None = None
+    tuned_sdf_error: float | None = None
+    tuned_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +81,8 @@ def segment_on(field, unit_vertices: np.ndarray, faces: np.ndarray, parts: int, 
     if head is None:
         features, prototypes = feature_set(layers, segment.feature_set), None
     else:
-        with torch.no_grad():
-            joined = torch.from_numpy(np.concatenate(layers, axis=1))
-            features, prototypes = head.features(joined).numpy(), head(joined).argmax(dim=1).numpy()
+        shared = head_features(head, layers, torch.device("cpu"))
+        features, prototypes = shared.features, shared.prototypes
     thickness = surface_thickness(field, unit_vertices, faces, torch.device("cpu"), seed)
     runs = []
     for settings in (segment, replace(segment, use_creases=False, use_thickness=False, parts=parts)):
@@ -117,9 +107,11 @@ def near_surface_error(model, unit_vertices: np.ndarray, faces: np.ndarray, seed
 
 
 def compare(name: str, vertices: np.ndarray, faces: np.ndarray, truth: np.ndarray, decoder,
-            head: ProjectionHead | None = None, seed: int = 0) -> tuple[Comparison, dict[str, np.ndarray]]:
+            head: ProjectionHead | None = None, seed: int = 0, tune_steps: int = 0
+            ) -> tuple[Comparison, dict[str, np.ndarray]]:
     """The segmentations of one mesh (vertices (n, 3), faces (m, 3), truth (n,) vertex parts), and the
-    (n,) part types per input vertex of each that has them (``own``: type names; ``dino``: prototypes)."""
+    (n,) part types per input vertex of each that has them (``own``: type names; ``dino``: prototypes;
+    ``tuned``: prototypes on the decoder fine-tuned for ``tune_steps`` after the code, when given)."""
     settings = run_settings("balanced", seed=seed, threads=torch.get_num_threads(), part_meshes=False)
     started = time.perf_counter()
     result = run(vertices, faces, settings, Reporter())
@@ -127,7 +119,8 @@ def compare(name: str, vertices: np.ndarray, faces: np.ndarray, truth: np.ndarra
     welded = result.welded
     unit = result.field.normalisation.to_unit(welded.vertices)
     started = time.perf_counter()
-    field = coded_field(decoder, unit, welded.faces, seed)
+    fit, cpu = settings.fit, torch.device("cpu")
+    field = coded_field(decoder, unit, welded.faces, fit, seed, cpu)
     backbone = segment_on(field, unit, welded.faces, int(truth.max() + 1), seed)
     backbone_seconds = time.perf_counter() - started
     own = segment_on(result.field.model, unit, welded.faces, int(truth.max() + 1), seed)
@@ -142,6 +135,16 @@ def compare(name: str, vertices: np.ndarray, faces: np.ndarray, truth: np.ndarra
         dino = {"dino_ari": adjusted_rand(truth, with_head.labels[back]),
                 "dino_alone": adjusted_rand(truth, with_head.alone[back]),
                 "dino_parts": int(len(np.unique(with_head.labels)))}
+        if tune_steps:
+            started = time.perf_counter()
+            tuned = coded_field(decoder, unit, welded.faces, fit, seed, cpu, tune_steps=tune_steps)
+            tuned_seconds = time.perf_counter() - started
+            on_tuned = segment_on(tuned, unit, welded.faces, int(truth.max() + 1), seed, head)
+            dino |= {"tuned_ari": adjusted_rand(truth, on_tuned.labels[back]),
+                     "tuned_alone": adjusted_rand(truth, on_tuned.alone[back]),
+                     "tuned_sdf_error": near_surface_error(tuned, unit, welded.faces, seed),
+                     "tuned_seconds": tuned_seconds}
+            types["tuned"] = on_tuned.types[back]
     return Comparison(
         name, int(truth.max() + 1),
         adjusted_rand(truth, result.vertex_labels), adjusted_rand(truth, own.alone[back]),
@@ -200,7 +203,9 @@ COLUMNS = (("own_ari", "own ARI", ".3f"), ("own_alone", "own ARI, activations al
            ("backbone_ari", "backbone ARI", ".3f"), ("backbone_alone", "backbone ARI, activations alone (k)", ".3f"),
            ("backbone_parts", "backbone parts", "d"), ("backbone_seconds", "backbone s", ".1f"),
            ("backbone_sdf_error", "backbone SDF error", ".4f"), ("dino_ari", "DINO ARI", ".3f"),
-           ("dino_alone", "DINO ARI, features alone (k)", ".3f"), ("dino_parts", "DINO parts", "d"))
+           ("dino_alone", "DINO ARI, features alone (k)", ".3f"), ("dino_parts", "DINO parts", "d"),
+           ("tuned_ari", "tuned DINO ARI", ".3f"), ("tuned_alone", "tuned DINO ARI, alone (k)", ".3f"),
+           ("tuned_sdf_error", "tuned SDF error", ".4f"), ("tuned_seconds", "tuned s", ".1f"))
 
 
 def _cells(values: dict) -> str:
@@ -256,6 +261,8 @@ def run_backbone_bench(argv: list[str]) -> int:
     parser.add_argument("--head", default=str(SHIPPED_HEAD), help="DINO head weights, or 'none'")
     parser.add_argument("--no-benchmark-shapes", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tune-steps", type=int, default=0,
+                        help="also fine-tune the decoder this many steps after the code (with the head)")
     parser.add_argument("--output", type=Path, default=Path("docs/backbone.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -264,7 +271,8 @@ def run_backbone_bench(argv: list[str]) -> int:
     meshes = held_out_meshes(0, args.held_out) + ([] if args.no_benchmark_shapes else benchmark_meshes())
     rows, types = [], []
     for number, mesh in enumerate(meshes, 1):
-        row, mesh_types = compare(mesh.name, mesh.vertices, mesh.faces, mesh.truth, decoder, head)
+        row, mesh_types = compare(mesh.name, mesh.vertices, mesh.faces, mesh.truth, decoder, head,
+                                  tune_steps=args.tune_steps)
         rows.append(row)
         types.append(mesh_types)
         LOG.info("[%d/%d] %s: ARI own %.3f (alone %.3f), backbone %.3f (%.3f), DINO %s (%s); %.1f s / %.1f s",

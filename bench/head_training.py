@@ -29,7 +29,12 @@ SURFACE_BAND = 0.003
 
 @dataclass(frozen=True)
 class HeadRecipe:
-    """Everything that decides the head's weights besides the backbone; saved in its JSON record."""
+    """Everything that decides the head's weights besides the backbone; saved in its JSON record.
+
+    ``context_neighbours`` > 0 adds DINO's local-to-global view: the teacher also reads each point's
+    activations averaged over its that many nearest sampled surface points of the same shape (a patch of
+    the part around it), and the student, at the point alone, learns to predict it (0: point views only).
+    """
 
     seed: int = 0
     steps: int = 1500
@@ -42,6 +47,7 @@ class HeadRecipe:
     center_momentum: float = 0.9
     teacher_momentum: float = 0.996
     learning_rate: float = 1e-3
+    context_neighbours: int = 0
     head: HeadSettings = field(default_factory=HeadSettings)
 
 
@@ -75,6 +81,18 @@ def activation_statistics(decoder: LatentDecoder, points: np.ndarray, codes: tor
         batches.append(layer_activations(decoder, batch, codes[shape].expand(len(batch), -1)))
     stacked = torch.cat(batches)
     return stacked.mean(dim=0), stacked.std(dim=0).clamp_min(1e-4)
+
+
+def patch_means(activations: torch.Tensor, points: torch.Tensor, per_shape: int, neighbours: int) -> torch.Tensor:
+    """Each point's activations averaged over its ``neighbours`` nearest points of the same shape (itself
+    included); activations (n, d) and points (n, 3) hold ``per_shape`` consecutive rows per shape."""
+    shapes = len(points) // per_shape
+    grouped = points.reshape(shapes, per_shape, 3)
+    nearest = torch.cdist(grouped, grouped).topk(min(neighbours, per_shape), dim=2, largest=False).indices
+    values = activations.reshape(shapes, per_shape, -1)
+    gathered = torch.gather(values.unsqueeze(1).expand(-1, per_shape, -1, -1), 2,
+                            nearest.unsqueeze(-1).expand(-1, -1, -1, values.shape[2]))
+    return gathered.mean(dim=2).reshape(len(points), -1)
 
 
 def train_head(
@@ -115,8 +133,10 @@ def train_head(
         clean = layer_activations(decoder, batch, own)
         noisy = layer_activations(decoder, batch, perturbed)
         noisy = noisy + torch.randn_like(noisy) * student.std * recipe.activation_noise
+        wide = clean if not recipe.context_neighbours else patch_means(
+            clean, batch, recipe.points_per_shape, recipe.context_neighbours)
         with torch.no_grad():
-            teacher_clean, teacher_noisy = teacher(clean), teacher(noisy)
+            teacher_clean, teacher_noisy = teacher(wide), teacher(noisy)
         loss = 0.5 * (dino_loss(student(noisy), teacher_clean, center, recipe)
                       + dino_loss(student(clean), teacher_noisy, center, recipe))
         for group in optimiser.param_groups:
@@ -158,11 +178,13 @@ def run_train_head(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=defaults.steps)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--prototypes", type=int, default=defaults.head.prototypes)
+    parser.add_argument("--context-neighbours", type=int, default=defaults.context_neighbours,
+                        help="the teacher's patch view: nearest surface points averaged (0: point views only)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=SHIPPED_HEAD)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe = dataclasses.replace(defaults, steps=args.steps, seed=args.seed,
+    recipe = dataclasses.replace(defaults, steps=args.steps, seed=args.seed, context_neighbours=args.context_neighbours,
                                  head=dataclasses.replace(defaults.head, prototypes=args.prototypes))
     decoder, record = load_backbone(args.backbone)
     codes = torch.load(codes_path(args.backbone), weights_only=True)

@@ -160,11 +160,14 @@ def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, l
 
 
 def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, humans: list[np.ndarray],
-               quality: str, threads: int, baselines: tuple[str, ...], seeds: tuple[int, ...] = (0,)) -> dict:
+               quality: str, threads: int, baselines: tuple[str, ...], seeds: tuple[int, ...] = (0,),
+               features: str = "raw") -> dict:
     """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh
     (``load_benchmark_mesh``); the row also holds our face labels, the medoid human's index and the
     Rand-index error with each cue off (``bench.ablation``, same fitted field). The engine runs once per
-    seed: its scores are means over ``seeds`` and ``rand_error_by_seed`` keeps each (labels: the first seed)."""
+    seed: its scores are means over ``seeds`` and ``rand_error_by_seed`` keeps each (labels: the first seed).
+    ``features``: the engine's activation cue (``--features``); the cue ablations re-read the mesh's own
+    field, so they are only run with ``raw``."""
     from engine.pipeline import run
     from engine.progress import Reporter
     from engine.settings import run_settings
@@ -180,11 +183,12 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
     runs, ablation_runs = [], []
     for seed in seeds:
         started = time.perf_counter()
-        settings = run_settings(quality, seed=seed, threads=threads, part_meshes=False)
+        settings = run_settings(quality, seed=seed, threads=threads, part_meshes=False, features=features)
         result = run(vertices, faces, settings, Reporter())
         runs.append({**score(result.face_labels, humans, weights, reference), "seconds": time.perf_counter() - started})
         row.setdefault("labels", result.face_labels)
-        ablations = ablation_labels(result, settings.segment, {**CUE_ABLATIONS, **FULL_STRENGTH}, settings.seed)
+        ablations = {} if features != "raw" else ablation_labels(
+            result, settings.segment, {**CUE_ABLATIONS, **FULL_STRENGTH}, settings.seed)
         ablation_runs.append({name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
                               for name, labels in ablations.items()})
     row["methods"]["partsdf"] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
@@ -307,6 +311,8 @@ def psb_parser():
     parser.add_argument("--seeds", type=int, default=1,
                         help="fit each mesh with seeds 0..N-1 and average (the spread is reported)")
     parser.add_argument("--no-baselines", action="store_true", help="skip CoACD and the shape-diameter baseline")
+    parser.add_argument("--features", choices=("raw", "dino"), default="raw",
+                        help="the engine's activation cue (dino: the shared backbone; no cue ablations)")
     parser.add_argument("--output", type=Path, default=Path("docs/psb.md"))
     parser.add_argument("--image", type=Path, default=Path("docs/psb_contact_sheet.png"),
                         help="contact sheet PNG (first mesh of each category); written beside --output's links")
@@ -327,7 +333,7 @@ def run_psb(argv: list[str]) -> int:
     for number, entry in enumerate(meshes, 1):
         vertices, faces, humans = load_benchmark_mesh(entry)
         row = bench_mesh(entry, vertices, faces, humans, args.quality, args.threads, baselines,
-                         tuple(range(args.seeds)))
+                         tuple(range(args.seeds)), args.features)
         rows.append(row)
         ours = row["methods"]["partsdf"]
         elapsed = time.perf_counter() - started

@@ -22,7 +22,7 @@ from ..field.sdf_truth import signed_distance_function
 from ..settings import FitSettings
 from .coded import CodedDecoder, frame_scale
 from .head import ProjectionHead
-from .latent_fit import fit_latent
+from .latent_fit import fine_tune, fit_latent
 from .model import LatentDecoder
 from .weights import load_backbone, load_head
 
@@ -62,13 +62,35 @@ def shared_features(
     Raises ``WeightsError`` when the shipped weights are missing or damaged.
     """
     decoder, head = (model.to(device) for model in shipped_models())
+    field = coded_field(decoder, unit_vertices, faces, fit, seed, device, progress)
+    return head_features(head, activations(field, unit_vertices, device), device)
+
+
+def coded_field(
+    decoder: LatentDecoder,
+    unit_vertices: np.ndarray,
+    faces: np.ndarray,
+    fit: FitSettings,
+    seed: int,
+    device: torch.device,
+    progress: Callable[[float], None] | None = None,
+    tune_steps: int = 0,
+) -> CodedDecoder:
+    """``decoder`` (on ``device``) under a code fitted to the mesh's SDF samples (drawn as the per-mesh fit
+    draws them); with ``tune_steps`` the decoder's weights are then fine-tuned on a copy (``fine_tune``)."""
     distance = signed_distance_function(unit_vertices, faces, fit.sdf_backend)
     points, targets = sdf_pool(unit_vertices, faces, distance, fit, np.random.default_rng(seed), device)
     scale = frame_scale(unit_vertices)
-    code = fit_latent(decoder, points * scale, targets * scale, steps=LATENT_STEPS, seed=seed, progress=progress)
-    layers = activations(CodedDecoder(decoder, code, scale), unit_vertices, device)
+    points, targets = points * scale, targets * scale
+    code = fit_latent(decoder, points, targets, steps=LATENT_STEPS, seed=seed, progress=progress)
+    if tune_steps:
+        decoder = fine_tune(decoder, code, points, targets, steps=tune_steps, seed=seed)
+    return CodedDecoder(decoder, code, scale)
+
+
+def head_features(head: ProjectionHead, layers: list[np.ndarray], device: torch.device) -> SharedFeatures:
+    """The head's unit features and arg-max prototypes of per-layer activations (each (n, width))."""
     joined = np.concatenate(layers, axis=1)
-    del layers
     features = np.empty((len(joined), head.settings.features), np.float32)
     prototypes = np.empty(len(joined), np.int64)
     with torch.no_grad():

@@ -57,7 +57,10 @@ def test_settings_map_onto_engine_options(scene):
         "types": 4,
         "seed": 11,
         "build_meshes": False,
+        "features": "raw",
     }
+    settings.features = "dino"  # the shared prototypes decide the types: a hand count is not sent
+    assert properties.run_options(settings).as_dict()["types"] is None
 
 
 def test_check_engine_reports_torch_and_device(prefs, fake_python):

@@ -11,7 +11,7 @@ from bench.backbone_training import BackboneRecipe, train_backbone
 from bench.collection.samples import collection_samples
 from bench.head_training import HeadRecipe, layer_activations, surface_rows, train_head
 from engine.backbone.head import HeadSettings
-from engine.backbone.latent_fit import clamped_l1, fit_latent
+from engine.backbone.latent_fit import clamped_l1, fine_tune, fit_latent
 from engine.backbone.model import BackboneSettings
 
 SMALL = BackboneRecipe(shapes=3, samples_per_shape=4096, steps=300, shapes_per_step=3, points_per_shape=512,
@@ -53,6 +53,23 @@ def test_latent_fitting_finds_a_code_for_a_shape_without_touching_the_decoder(tr
     assert all(torch.equal(a, b) for a, b in zip(before, decoder.parameters(), strict=True))
 
 
+def test_a_fine_tune_after_the_code_fits_a_shape_closer_on_a_copy_of_the_decoder(trained):
+    points, distances, model, _ = trained
+    decoder = model.decoder
+    before = [p.detach().clone() for p in decoder.parameters()]
+    target_points, target_distances = torch.from_numpy(points[2]), torch.from_numpy(distances[2])
+    code = fit_latent(decoder, target_points, target_distances, steps=100, learning_rate=1e-2)
+    tuned = fine_tune(decoder, code, target_points, target_distances, steps=100, learning_rate=2e-3)
+
+    def loss(network):
+        with torch.no_grad():
+            return float(clamped_l1(network(target_points, code.expand(len(target_points), -1)), target_distances, 0.1))
+
+    assert loss(tuned) < 0.8 * loss(decoder)
+    assert all(torch.equal(a, b) for a, b in zip(before, decoder.parameters(), strict=True))
+    assert not any(p.requires_grad for p in tuned.parameters())
+
+
 def test_torchrun_trains_with_ddp_over_two_processes(tmp_path):
     out = tmp_path / "backbone"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
@@ -78,3 +95,12 @@ def test_the_dino_head_learns_without_collapsing_to_one_prototype(trained):
         features, types = head.features(activations), head(activations).argmax(dim=1)
     torch.testing.assert_close(features.norm(dim=1), torch.ones(len(features)))
     assert len(torch.unique(types)) >= 2
+
+
+def test_the_patch_view_averages_each_points_nearest_neighbours_within_its_own_shape():
+    from bench.head_training import patch_means
+
+    activations = torch.arange(12.0).reshape(6, 2)
+    points = torch.tensor([[0.0, 0, 0], [1, 0, 0], [5, 0, 0], [0, 0, 0], [0, 1, 0], [0, 9, 0]])
+    means = patch_means(activations, points, per_shape=3, neighbours=2)
+    torch.testing.assert_close(means, torch.tensor([[1.0, 2], [1, 2], [3, 4], [7, 8], [7, 8], [9, 10]]))
