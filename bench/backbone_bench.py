@@ -230,7 +230,10 @@ def render_comparisons(rows: list[Comparison], meshes: list[BenchMesh], consiste
              "same features with the crease and thickness cues off, into the true number of parts (what the features "
              "themselves say, as the shape benchmark's *activations only*). SDF error: mean "
              "|field - truth| within about 0.01 of the surface (unit cube). Seconds: own = the whole engine run; "
-             "backbone = SDF samples, code, probing and segmenting.", "",
+             "backbone = SDF samples, code, probing and segmenting."
+             + (" *tuned*: the decoder's weights fine-tuned on the mesh's samples after the code (``--tune-steps``), "
+                "the same head's features as the cue; tuned s: samples, code and fine-tune."
+                if any(r.tuned_ari is not None for r in rows) else ""), "",
              "| mesh | parts | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
              "| --- | --- |" + " --- |" * len(COLUMNS)]
     for row in rows:
