@@ -23,7 +23,8 @@ QUALITY_ITEMS = (
 
 
 FEATURE_ITEMS = (
-    ("raw", "Own Field", "The activations of a field fitted to this mesh alone (best parts on most meshes)"),
+    ("raw", "Own Field", "The activations of a field fitted to this mesh alone (the default; about half the "
+     "time of Shared Library)"),
     ("dino", "Shared Library", "A backbone shared by many shapes, read through its DINO head: part types get the "
      "same name in every file (Kind 07 is the same kind of part everywhere); types are not counted by hand"),
 )

@@ -89,3 +89,17 @@ def test_batch_exports_each_part_as_a_file(inputs, tmp_path, fake_python, file_f
     for path in exported:
         data = open(path, "rb").read()
         assert data[:4] == b"glTF" if file_format == "glb" else data.count(b"\nf ") > 0
+
+
+def test_a_shared_features_batch_lists_the_librarys_types(inputs, tmp_path, fake_python):
+    output = tmp_path / "out"
+    done = run_batch("--input", str(inputs), "--output", str(output), "--python", fake_python("ok"), "--parts", "2",
+                     "--features", "dino")
+    assert done.returncode == 1, done.stdout + done.stderr  # the broken .stl
+    summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
+    table = {entry["name"]: entry for entry in summary["types"]}
+    assert sorted(table) == ["type 0", "type 1"]  # the fake engine's names, one part of each per object
+    assert all(entry["parts"] == 3 and len(entry["inputs"]) == 2 for entry in table.values())
+    plain = run_batch("--input", str(inputs / "thing.obj"), "--output", str(tmp_path / "plain"), "--python",
+                      fake_python("ok"), "--parts", "2")
+    assert json.loads((tmp_path / "plain" / "summary.json").read_text(encoding="utf-8"))["types"] is None, plain.stdout
