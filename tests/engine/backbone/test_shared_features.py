@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from engine.backbone.shared_features import prototype_types
-from engine.cli import main
 from engine.errors import BadInputError
 from engine.outputs import load_field
 from engine.pipeline import run
@@ -63,7 +62,9 @@ def test_a_recluster_and_an_edit_keep_the_prototype_names(lollipop, dino_run, tm
 
     _, vertices, faces, _ = lollipop
     settings, result = dino_run
-    write_output(tmp_path / "out", result, settings, vertices, faces, "lollipop")
+    document = write_output(tmp_path / "out", result, settings, vertices, faces, "lollipop")
+    assert document["settings"]["segment"]["features"] == "dino"
+    assert {t["name"] for t in document["types"]} == {p["type_name"] for p in document["parts"]}
     saved = load_field(tmp_path / "out")
     assert np.array_equal(saved.graph.prototypes, result.field.graph.prototypes)
     again = run(vertices, faces, replace(settings, segment=replace(settings.segment, parts=2)), Reporter(),
@@ -85,13 +86,3 @@ def test_missing_weights_are_refused_before_the_fit_with_what_to_do(lollipop, tm
     assert "fit" not in [e.get("message") for e in events if e["type"] == "STATUS"]
     assert events[-1]["type"] == "ERROR" and "head.pt" in events[-1]["message"]
     assert "reinstall" in done.stderr.strip().splitlines()[-1] and not (tmp_path / "out").exists()
-
-
-def test_the_cli_writes_prototype_type_names(lollipop, tmp_path):
-    out = tmp_path / "out"
-    assert main(["segment", str(lollipop[0]), "-o", str(out), "--quality", "fast", "--threads", "2", "--no-parts",
-                 "--features", "dino", "--parts", "2"]) == 0
-    document = json.loads((out / "segmentation.json").read_text())
-    assert document["settings"]["segment"]["features"] == "dino"
-    assert {t["name"] for t in document["types"]} == {p["type_name"] for p in document["parts"]}
-    assert all(t["name"].startswith("Kind ") for t in document["types"])
