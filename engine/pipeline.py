@@ -276,15 +276,15 @@ def _given_segmentation(
     if settings.segment.features == "dino":
         prototypes = fitted.graph.prototypes if fitted.graph is not None and fitted.graph.prototypes is not None \
             else shared_features(unit_vertices, faces, settings.fit, settings.seed, device).prototypes
-        segmentation = with_prototype_types(Segmentation(given.welded_labels, np.zeros(0, np.int64), ()), prototypes)
-        return given, segmentation, split_pieces
+        part_types, type_names = prototype_types(given.welded_labels, prototypes)
+        return given, Segmentation(given.welded_labels, part_types, type_names), split_pieces
     part_types, type_names = group_types(unit_vertices, given.welded_labels, settings.segment.types)
     return given, Segmentation(given.welded_labels, part_types, type_names), split_pieces
 
 
 def with_prototype_types(segmentation: Segmentation, prototypes: np.ndarray) -> Segmentation:
     """``segmentation`` with each part typed by its vertices' majority prototype (prototypes: (u,) per vertex)."""
-    part_types, type_names, _ = prototype_types(segmentation.part_labels, prototypes)
+    part_types, type_names = prototype_types(segmentation.part_labels, prototypes)
     return replace(segmentation, part_types=part_types, type_names=type_names)
 
 

@@ -40,19 +40,10 @@ def fit_latent(
     """
     for parameter in decoder.parameters():
         parameter.requires_grad_(False)
-    device = points.device
-    code = torch.zeros(decoder.settings.latent_size, device=device, requires_grad=True)
-    optimiser = AdamMoments([code])
-    schedule = cosine_with_warmup(steps, warmup=10)
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    for step in range(steps):
-        rows = torch.randint(len(points), (min(batch_size, len(points)),), generator=generator).to(device)
-        predicted = decoder(points[rows], code.expand(len(rows), -1))
-        loss = clamped_l1(predicted, distances[rows], clamp) + prior * code.square().sum()
-        loss.backward()
-        optimiser.step(learning_rate * schedule(step))
-        if progress is not None and (step + 1) % 10 == 0:
-            progress((step + 1) / steps)
+    code = torch.zeros(decoder.settings.latent_size, device=points.device, requires_grad=True)
+    _adam_steps([code], lambda rows: clamped_l1(decoder(points[rows], code.expand(len(rows), -1)), distances[rows],
+                                                clamp) + prior * code.square().sum(),
+                len(points), steps, batch_size, learning_rate, seed, progress)
     return code.detach()
 
 
@@ -79,17 +70,26 @@ def fine_tune(
     parameters = list(tuned.parameters())
     for parameter in parameters:
         parameter.requires_grad_(True)
-    optimiser = AdamMoments(parameters)
-    schedule = cosine_with_warmup(steps, warmup=10)
-    generator = torch.Generator(device="cpu").manual_seed(seed + 1)
     codes = code.detach()
-    for step in range(steps):
-        rows = torch.randint(len(points), (min(batch_size, len(points)),), generator=generator).to(points.device)
-        predicted = tuned(points[rows], codes.expand(len(rows), -1))
-        clamped_l1(predicted, distances[rows], clamp).backward()
-        optimiser.step(learning_rate * schedule(step))
-        if progress is not None and (step + 1) % 10 == 0:
-            progress((step + 1) / steps)
+    _adam_steps(parameters, lambda rows: clamped_l1(tuned(points[rows], codes.expand(len(rows), -1)),
+                                                    distances[rows], clamp),
+                len(points), steps, batch_size, learning_rate, seed + 1, progress)
     for parameter in parameters:
         parameter.requires_grad_(False)
     return tuned.eval()
+
+
+def _adam_steps(parameters: list[torch.Tensor], batch_loss: Callable[[torch.Tensor], torch.Tensor], rows: int,
+                steps: int, batch_size: int, learning_rate: float, seed: int,
+                progress: Callable[[float], None] | None) -> None:
+    """``steps`` Adam updates of ``parameters`` (warm-up cosine) on ``batch_loss`` of random row indices
+    (``batch_size`` of ``rows``, drawn from a CPU generator seeded with ``seed``)."""
+    optimiser = AdamMoments(parameters)
+    schedule = cosine_with_warmup(steps, warmup=10)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    device = parameters[0].device
+    for step in range(steps):
+        batch_loss(torch.randint(rows, (min(batch_size, rows),), generator=generator).to(device)).backward()
+        optimiser.step(learning_rate * schedule(step))
+        if progress is not None and (step + 1) % 10 == 0:
+            progress((step + 1) / steps)

@@ -33,11 +33,10 @@ LATENT_STEPS = 300
 @dataclass(frozen=True)
 class SharedFeatures:
     """Per welded vertex: ``features`` (n, f) float32 unit DINO features, ``prototypes`` (n,) int64 arg-max
-    prototype; ``prototype_count`` the head's K."""
+    prototype."""
 
     features: np.ndarray
     prototypes: np.ndarray
-    prototype_count: int
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +98,7 @@ def head_features(head: ProjectionHead, layers: list[np.ndarray], device: torch.
             unit = head.features(rows)
             features[start:start + len(rows)] = unit.cpu().numpy()
             prototypes[start:start + len(rows)] = head.prototypes(unit).argmax(dim=1).cpu().numpy()
-    return SharedFeatures(features, prototypes, head.settings.prototypes)
+    return SharedFeatures(features, prototypes)
 
 
 def prototype_name(prototype: int) -> str:
@@ -107,11 +106,11 @@ def prototype_name(prototype: int) -> str:
     return f"Kind {prototype:02d}"
 
 
-def prototype_types(part_labels: np.ndarray, prototypes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+def prototype_types(part_labels: np.ndarray, prototypes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """Types of parts from their vertices' prototypes: each part takes its majority prototype.
 
     part_labels: (n,) dense part per vertex (0..p-1); prototypes: (n,) per vertex. Returns (p,) type per
-    part (dense, in prototype order), the type names, and (t,) the prototype of each type.
+    part (dense, in prototype order) and the type names.
     """
     parts = int(part_labels.max()) + 1 if len(part_labels) else 0
     majority = np.zeros(parts, np.int64)
@@ -119,4 +118,4 @@ def prototype_types(part_labels: np.ndarray, prototypes: np.ndarray) -> tuple[np
         chosen = prototypes[part_labels == part]
         majority[part] = np.bincount(chosen).argmax() if len(chosen) else 0
     kinds, part_types = np.unique(majority, return_inverse=True)
-    return part_types.reshape(-1), tuple(prototype_name(int(k)) for k in kinds), kinds
+    return part_types.reshape(-1), tuple(prototype_name(int(k)) for k in kinds)
