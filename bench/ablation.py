@@ -32,5 +32,6 @@ def ablation_labels(result: RunResult, segment: SegmentSettings, ablations: dict
     for name, switches in ablations.items():
         settings = replace(segment, **switches)
         graph = build_surface_graph(unit, result.welded.faces, features, thickness, settings)
-        labels[name] = segment_surface(unit, graph, settings, seed).part_labels[result.welded.input_to_welded]
+        parts = segment_surface(unit, result.welded.faces, graph, settings, seed).part_labels
+        labels[name] = parts[result.welded.input_to_welded]
     return labels

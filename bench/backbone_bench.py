@@ -87,7 +87,7 @@ def segment_on(field, unit_vertices: np.ndarray, faces: np.ndarray, parts: int, 
     runs = []
     for settings in (segment, replace(segment, use_creases=False, use_thickness=False, parts=parts)):
         graph = with_clusters(build_surface_graph(unit_vertices, faces, features, thickness, settings), settings, seed)
-        runs.append(segment_surface(unit_vertices, graph, settings, seed).part_labels)
+        runs.append(segment_surface(unit_vertices, faces, graph, settings, seed).part_labels)
     types = None
     if prototypes is not None:
         majority = {part: np.bincount(prototypes[runs[0] == part]).argmax() for part in np.unique(runs[0])}

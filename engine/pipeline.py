@@ -350,7 +350,7 @@ def _cluster(
             del features  # (u, d): the graph holds what segmenting needs
         clock.reporter.progress(0.6)
         fitted = replace(fitted, graph=with_clusters(fitted.graph, settings.segment, settings.seed))
-        segmentation = segment_surface(unit_vertices, fitted.graph, settings.segment, settings.seed)
+        segmentation = segment_surface(unit_vertices, faces, fitted.graph, settings.segment, settings.seed)
         if fitted.graph.prototypes is not None:
             segmentation = with_prototype_types(segmentation, fitted.graph.prototypes)
         # A re-cluster from the cached graph reads no activations, so it does not re-score the classifier.
@@ -386,7 +386,7 @@ def split_part(
     thickness = surface_thickness(model, unit_vertices[members], sub_faces, device, settings.seed) \
         if sub_settings.use_thickness else None
     graph = build_surface_graph(unit_vertices[members], sub_faces, features, thickness, sub_settings)
-    pieces = segment_surface(unit_vertices[members], graph, sub_settings, settings.seed).part_labels
+    pieces = segment_surface(unit_vertices[members], sub_faces, graph, sub_settings, settings.seed).part_labels
     pieces = np.unique(pieces, return_inverse=True)[1]
     others = [c for c in range(int(pieces.max()) + 1) if c != pieces[0]]
     mapping = np.empty(int(pieces.max()) + 1, np.int64)

@@ -99,3 +99,30 @@ def close_crease_gaps(angles: np.ndarray, edges: np.ndarray, count: int) -> np.n
     np.maximum.at(crease, edges[:, 0], angles)
     np.maximum.at(crease, edges[:, 1], angles)
     return np.maximum(angles, np.minimum(crease[edges[:, 0]], crease[edges[:, 1]]))
+
+
+def region_boundary_lengths(regions: np.ndarray, faces: np.ndarray, vertices: np.ndarray, count: int) -> np.ndarray:
+    """(r, r) length of the boundary between each pair of different regions (symmetric).
+
+    The boundary is traced through the triangles as marching triangles would: across a triangle whose
+    corners lie in two regions, from the midpoint of one crossing edge to the other's; in one whose
+    corners lie in three, from each edge's midpoint to the centroid. Unlike a sum of crossing edges, the
+    length does not grow with how finely or how slantwise the surface is triangulated.
+    """
+    shared = np.zeros((count, count))
+    labels = regions[faces]  # (m, 3)
+    points = vertices[faces]  # (m, 3, 3)
+    crossing = labels != np.roll(labels, -1, axis=1)  # (m, 3): edge k runs from corner k to corner k + 1
+    midpoints = 0.5 * (points + np.roll(points, -1, axis=1))
+    two = crossing.sum(axis=1) == 2
+    ends = midpoints[two][crossing[two]].reshape(-1, 2, 3)
+    lengths = np.linalg.norm(ends[:, 0] - ends[:, 1], axis=1)
+    pair = labels[two][crossing[two]].reshape(-1, 2)  # the first corner of each crossing edge
+    pair_second = np.roll(labels, -1, axis=1)[two][crossing[two]].reshape(-1, 2)
+    np.add.at(shared, (pair[:, 0], pair_second[:, 0]), lengths)
+    three = crossing.all(axis=1)
+    if three.any():
+        centroids = points[three].mean(axis=1, keepdims=True)
+        lengths = np.linalg.norm(midpoints[three] - centroids, axis=2)  # (t, 3)
+        np.add.at(shared, (labels[three].ravel(), np.roll(labels, -1, axis=1)[three].ravel()), lengths.ravel())
+    return shared + shared.T

@@ -9,6 +9,7 @@ hanging from a slab, or two spheres meeting at a neck, are not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,7 @@ def merge_nearly_convex(
     target: int = 1,
     covering: np.ndarray | None = None,
     pieces: np.ndarray | None = None,
+    refuse: Callable[[np.ndarray, np.ndarray], bool] | None = None,
 ) -> np.ndarray:
     """Merge adjacent regions whose union is the most nearly convex, one pair at a time.
 
@@ -58,6 +60,8 @@ def merge_nearly_convex(
     and is left out of its concavity. pieces: (n,) piece id per vertex, given with ``covering``:
     regions of different pieces merge only when each holds its pieces whole (a fragment of a
     piece that holds several parts is not fused with a neighbouring piece because they touch).
+    ``refuse(first, second)``, given two regions as (n,) bool masks, may veto a merge (``InstanceVeto``):
+    the next most nearly convex pair is tried.
     Stops when no adjacent pair's union has concavity below ``threshold`` or
     when ``target`` regions remain. Returns (n,) labels renumbered 0..r-1.
     """
@@ -77,13 +81,24 @@ def merge_nearly_convex(
                 union = (regions == p) | (regions == q)
                 cache[key] = concavity(vertices[union & ~_hidden_in(union, covering, pieces)], rng)
             scores.append(cache[key])
-        best = int(np.argmin(scores))
-        if scores[best] >= threshold:
+        best = _first_allowed(np.asarray(scores), pairs, regions, threshold, refuse)
+        if best is None:
             break
         keep, drop = (int(x) for x in pairs[best])
         regions[regions == drop] = keep
         cache = {key: value for key, value in cache.items() if keep not in key and drop not in key}
     return np.unique(regions, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
+def _first_allowed(scores: np.ndarray, pairs: np.ndarray, regions: np.ndarray, threshold: float,
+                   refuse: Callable[[np.ndarray, np.ndarray], bool] | None) -> int | None:
+    """Index of the lowest (p,) score under ``threshold`` whose (p, 2) region pair ``refuse`` allows, or None."""
+    for index in np.argsort(scores, kind="stable"):
+        if scores[index] >= threshold:
+            return None
+        if refuse is None or not refuse(regions == pairs[index, 0], regions == pairs[index, 1]):
+            return int(index)
+    return None
 
 
 def _may_merge(pairs: np.ndarray, regions: np.ndarray, pieces: np.ndarray) -> np.ndarray:

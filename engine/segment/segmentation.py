@@ -18,7 +18,9 @@
    thick), so organic parts are cut where creases are missing (one-piece
    surfaces only: on kitbashed pieces the rays run into the neighbours). A merge is
    refused when the union's concavity is over ``bridge_ratio`` times either
-   region's own (two straight handles meeting in a V; ``BridgeVeto``).
+   region's own (two straight handles meeting in a V; ``BridgeVeto``), or
+   when the two are copies of each other meeting at a neck (a pair of
+   glasses' rims; ``CopyVeto``, also in step 4).
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
    below CoACD's default 0.05 of the unit cube, or twice the edge length on
    coarse meshes) are one part: a collar on a
@@ -37,6 +39,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,6 +55,7 @@ from .instances import (
     piece_contacts,
     split_into_instances,
 )
+from .repetition import CopyVeto
 from .types import group_types
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
@@ -167,9 +171,9 @@ def with_clusters(graph: SurfaceGraph, settings: SegmentSettings, seed: int) -> 
 
 
 def segment_surface(
-    vertices: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
+    vertices: np.ndarray, faces: np.ndarray, graph: SurfaceGraph, settings: SegmentSettings, seed: int
 ) -> Segmentation:
-    """Parts and types of a welded surface (see module docstring)."""
+    """Parts and types of a welded surface (n, 3) / (m, 3) (see module docstring)."""
     uncut_edges = graph.edges[~graph.cuts]
     fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, uncut_edges)
     spacing = _spacing(vertices, graph.edges)
@@ -180,14 +184,15 @@ def segment_surface(
     threshold = cut_threshold(graph.weights)
     thickness = None if graph.log_thickness is None else RegionThickness(graph.log_thickness, graph.areas,
                                                                         settings.thickness_scale)
-    veto = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
+    bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
+    copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
-                                     thickness=thickness, refuse=veto)
+                                     thickness=thickness, refuse=_either(copies, bridge))
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
-                                       covering=graph.covering, pieces=pieces)
+                                       covering=graph.covering, pieces=pieces, refuse=copies)
     elif regions.max() + 1 >= settings.parts:
         regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts,
                                        covering=graph.covering, pieces=pieces)
@@ -196,3 +201,14 @@ def segment_surface(
                                          thickness=thickness)
     part_types, type_names = group_types(vertices, regions, settings.types)
     return Segmentation(part_labels=regions, part_types=part_types, type_names=type_names)
+
+
+Veto = Callable[[np.ndarray, np.ndarray], bool]
+
+
+def _either(*vetoes: Veto | None) -> Veto | None:
+    """One veto that refuses what any of ``vetoes`` (None: absent) refuses; None when all are absent."""
+    present = [veto for veto in vetoes if veto is not None]
+    if not present:
+        return None
+    return lambda first, second: any(veto(first, second) for veto in present)

@@ -36,8 +36,9 @@ def test_a_recluster_keeps_the_over_segmentation_of_its_seed_and_makes_a_new_one
     other = with_clusters(graph, settings, graph.clusters_seed + 1)
     assert other.clusters_seed == graph.clusters_seed + 1 and other is not graph
     vertices = np.zeros((len(graph.areas), 3))  # the same on both sides: only the clusters' source differs
-    kept = segment_surface(vertices, graph, settings, graph.clusters_seed).part_labels
-    assert np.array_equal(kept, segment_surface(vertices, recomputed, settings, graph.clusters_seed).part_labels)
+    faces = np.zeros((0, 3), np.int64)  # a part count is given: no step reads the faces
+    kept = segment_surface(vertices, faces, graph, settings, graph.clusters_seed).part_labels
+    assert np.array_equal(kept, segment_surface(vertices, faces, recomputed, settings, graph.clusters_seed).part_labels)
 
 
 def test_kitbashed_pieces_stay_apart_where_they_touch_and_screws_join_the_part_they_sit_in():

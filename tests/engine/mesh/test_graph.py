@@ -1,7 +1,7 @@
 import numpy as np
 import trimesh
 
-from engine.mesh.graph import covering_pieces, piece_ids, unique_edges
+from engine.mesh.graph import covering_pieces, piece_ids, region_boundary_lengths, unique_edges
 
 
 def test_covering_pieces_finds_what_one_closed_piece_hides_inside_another():
@@ -32,3 +32,12 @@ def test_close_crease_gaps_closes_an_edge_between_two_crease_vertices_and_nothin
     edges = np.array([[0, 1], [1, 2], [2, 3], [2, 4]])
     angles = np.array([0.5, 0.0, 0.8, 0.0])
     assert close_crease_gaps(angles, edges, 5).tolist() == [0.5, 0.5, 0.8, 0.0]
+
+
+def test_region_boundary_length_is_the_cut_length_however_finely_triangulated():
+    for size in (0.05, 0.02):
+        mesh = trimesh.creation.cylinder(radius=0.2, height=1.0, sections=48).subdivide_to_size(size)
+        vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+        regions = (vertices[:, 2] > 0.01).astype(np.int64)  # cut around the middle
+        lengths = region_boundary_lengths(regions, faces, vertices, 2)
+        assert abs(lengths[0, 1] - 2 * np.pi * 0.2) < 0.03 and lengths[1, 0] == lengths[0, 1]

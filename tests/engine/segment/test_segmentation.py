@@ -139,10 +139,10 @@ def test_a_cluster_spanning_a_closed_crease_is_split_along_it():
     settings = SegmentSettings(max_parts=4, use_activations=False, use_thickness=False)
     graph = build_surface_graph(vertices, faces, np.zeros((len(vertices), 1)), None, settings)
     one_cluster = replace(graph, clusters=np.zeros(len(vertices), np.int64), clusters_seed=0)
-    labels = segment_surface(vertices, one_cluster, settings, 0).part_labels
+    labels = segment_surface(vertices, faces, one_cluster, settings, 0).part_labels
     collar_top, slab_bottom = vertices[:, 1] > 0.15, vertices[:, 1] < -0.15
     assert len(set(labels[collar_top])) == 1 and len(set(labels[slab_bottom])) == 1
     assert labels[collar_top][0] != labels[slab_bottom][0]
     no_cuts = replace(one_cluster, cuts=np.zeros(len(graph.edges), bool))
-    uncut = segment_surface(vertices, no_cuts, settings, 0).part_labels
+    uncut = segment_surface(vertices, faces, no_cuts, settings, 0).part_labels
     assert len(set(uncut)) == 1  # without the cut edges the cluster stays whole
