@@ -73,7 +73,7 @@ class SegmentSettings:
     activation_scale: float = 0.5
     thickness_scale: float = 0.6
     bridge_ratio: float | None = 2.5
-    copy_neck: float | None = 0.7
+    copy_neck: float | None = 1.5
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

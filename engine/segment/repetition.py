@@ -29,9 +29,11 @@ class CopyVeto:
     between their centroids or moved onto the other's centroid, lies within ``COPY_DISTANCE`` of the
     other (mean of both directions' nearest-point distances over the second region's RMS radius). The
     merge is refused when they are copies and their shared boundary is shorter than ``neck`` times their
-    girth (2 pi times the smaller of their middle principal spreads: a bar cut in two meets its other half
-    along its whole cross-section, about 1.4 to 2.2 girths; a rim meets the other at a bridge), but not zero: separate pieces that only touch (a kitbashed
-    asset's boards) are merged or kept apart by the pieces' rules. Points are drawn with ``seed``.
+    girth (2 pi times the smaller of their middle principal spreads), but not when it is zero: separate
+    pieces that only touch (a kitbashed asset's boards) are merged or kept apart by the pieces' rules.
+    Where they meet a bar's halves share its whole cross-section, about 1.4 girths for a round bar and 2.2
+    for a square one; a rim meets the other at a bridge. Only the convex merge asks (near-final regions):
+    the weak-cut merge has already joined halves with no cut between them. Points are drawn with ``seed``.
     """
 
     vertices: np.ndarray

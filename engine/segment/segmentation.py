@@ -18,13 +18,14 @@
    thick), so organic parts are cut where creases are missing (one-piece
    surfaces only: on kitbashed pieces the rays run into the neighbours). A merge is
    refused when the union's concavity is over ``bridge_ratio`` times either
-   region's own (two straight handles meeting in a V; ``BridgeVeto``), or
-   when the two are copies of each other meeting at a neck (a pair of
-   glasses' rims; ``CopyVeto``, also in step 4).
+   region's own (two straight handles meeting in a V; ``BridgeVeto``).
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
    below CoACD's default 0.05 of the unit cube, or twice the edge length on
    coarse meshes) are one part: a collar on a
-   baluster, a box face split by a spurious cut. With a part count given,
+   baluster, a box face split by a spurious cut; but not two regions that
+   are copies of each other meeting at a neck (a pair of glasses' rims,
+   ``CopyVeto``; measured on near-final regions only: fragments of one
+   sphere are copies of each other too). With a part count given,
    the most nearly convex pairs merge until that count remains; if the cuts
    alone left fewer regions, merging restarts from the over-segmentation
    and stops at the count.
@@ -39,7 +40,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -187,7 +187,7 @@ def segment_surface(
     bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
     copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
-                                     thickness=thickness, refuse=_either(copies, bridge))
+                                     thickness=thickness, refuse=bridge)
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
@@ -201,14 +201,3 @@ def segment_surface(
                                          thickness=thickness)
     part_types, type_names = group_types(vertices, regions, settings.types)
     return Segmentation(part_labels=regions, part_types=part_types, type_names=type_names)
-
-
-Veto = Callable[[np.ndarray, np.ndarray], bool]
-
-
-def _either(*vetoes: Veto | None) -> Veto | None:
-    """One veto that refuses what any of ``vetoes`` (None: absent) refuses; None when all are absent."""
-    present = [veto for veto in vetoes if veto is not None]
-    if not present:
-        return None
-    return lambda first, second: any(veto(first, second) for veto in present)

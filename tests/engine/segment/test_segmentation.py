@@ -41,6 +41,10 @@ def test_nearly_convex_neighbours_merge_and_an_l_corner_stays():
     merged = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05)
     assert merged.tolist() == [0] * 600 + [1] * 300
     assert merge_nearly_convex(regions, edges, vertices, seed=0, target=1).max() == 0
+    # A veto on the first pair (the bar's halves, region 0 with region 1) keeps them apart.
+    halves = lambda first, second: bool(first[0] or second[0]) and bool(first[300] or second[300])  # noqa: E731
+    vetoed = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05, refuse=halves)
+    assert vetoed.tolist() == regions.tolist()
 
 
 def test_the_bridge_veto_keeps_two_handles_in_a_v_apart_and_lets_a_straight_bar_merge():
