@@ -161,18 +161,20 @@ def load_benchmark_mesh(entry: BenchmarkMesh) -> tuple[np.ndarray, np.ndarray, l
 
 def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, humans: list[np.ndarray],
                quality: str, threads: int, baselines: tuple[str, ...], seeds: tuple[int, ...] = (0,),
-               features: str = "raw") -> dict:
+               features: str = "raw", fields: Path | None = None) -> dict:
     """Scores and seconds of the engine (auto mode) and of ``baselines`` on one development mesh
     (``load_benchmark_mesh``); the row also holds our face labels, the medoid human's index and the
     Rand-index error with each cue off (``bench.ablation``, same fitted field). The engine runs once per
     seed: its scores are means over ``seeds`` and ``rand_error_by_seed`` keeps each (labels: the first seed).
     ``features``: the engine's activation cue (``--features``); the cue ablations re-read the mesh's own
-    field, so they are only run with ``raw``."""
+    field, so they are only run with ``raw``. ``fields``: a folder of saved field arrays (``FieldArrays``,
+    ``raw`` only): a mesh whose arrays are there is segmented from them without a fit (its seconds are the
+    segmentation's), the others are fitted and their arrays saved there."""
     from engine.pipeline import run
     from engine.progress import Reporter
     from engine.settings import run_settings
 
-    from .ablation import CUE_ABLATIONS, ablation_labels
+    from .ablation import CUE_ABLATIONS, FieldArrays, ablation_labels
     from .baselines import baseline_labels
 
     weights = face_areas(vertices, faces)
@@ -184,11 +186,22 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
     for seed in seeds:
         started = time.perf_counter()
         settings = run_settings(quality, seed=seed, threads=threads, part_meshes=False, features=features)
-        result = run(vertices, faces, settings, Reporter())
-        runs.append({**score(result.face_labels, humans, weights, reference), "seconds": time.perf_counter() - started})
-        row.setdefault("labels", result.face_labels)
+        saved = None if fields is None else Path(fields) / f"{entry.id}-{quality}-seed{seed}.npz"
+        arrays = FieldArrays.load(saved) if saved is not None and saved.exists() else None
+        if arrays is None:
+            result = run(vertices, faces, settings, Reporter())
+            face_labels = result.face_labels
+        else:
+            face_labels = majority_face_labels(arrays.labels(settings.segment, seed), faces)
+        runs.append({**score(face_labels, humans, weights, reference), "seconds": time.perf_counter() - started})
+        row.setdefault("labels", face_labels)
+        if features == "raw" and arrays is None:
+            arrays = FieldArrays.from_run(result, settings.segment, settings.seed)
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                arrays.save(saved)
         ablations = {} if features != "raw" else ablation_labels(
-            result, settings.segment, {**CUE_ABLATIONS, **FULL_STRENGTH}, settings.seed)
+            arrays, settings.segment, {**CUE_ABLATIONS, **FULL_STRENGTH}, settings.seed)
         ablation_runs.append({name: score(majority_face_labels(labels, faces), humans, weights, reference)["rand_error"]
                               for name, labels in ablations.items()})
     row["methods"]["partsdf"] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
@@ -313,6 +326,9 @@ def psb_parser():
     parser.add_argument("--no-baselines", action="store_true", help="skip CoACD and the shape-diameter baseline")
     parser.add_argument("--features", choices=("raw", "dino"), default="raw",
                         help="the engine's activation cue (dino: the shared backbone; no cue ablations)")
+    parser.add_argument("--fields", type=Path, default=None,
+                        help="a folder of saved field arrays: meshes found there are re-segmented without a fit "
+                             "(seconds: segmenting only), the others fitted and saved there (raw features only)")
     parser.add_argument("--output", type=Path, default=Path("docs/psb.md"))
     parser.add_argument("--image", type=Path, default=Path("docs/psb_contact_sheet.png"),
                         help="contact sheet PNG (first mesh of each category); written beside --output's links")
@@ -327,13 +343,15 @@ def run_psb(argv: list[str]) -> int:
     from .machine import machine_summary
 
     args = psb_parser().parse_args(argv)
+    if args.fields is not None and args.features != "raw":
+        raise BadInputError("--fields keeps the mesh's own field's arrays: use it with --features raw")
     meshes = development_meshes(args.data, args.per_category, args.skip_per_category)
     baselines = () if args.no_baselines else PSB_BASELINES
     rows, sheet, started = [], [], time.perf_counter()
     for number, entry in enumerate(meshes, 1):
         vertices, faces, humans = load_benchmark_mesh(entry)
         row = bench_mesh(entry, vertices, faces, humans, args.quality, args.threads, baselines,
-                         tuple(range(args.seeds)), args.features)
+                         tuple(range(args.seeds)), args.features, args.fields)
         rows.append(row)
         ours = row["methods"]["partsdf"]
         elapsed = time.perf_counter() - started

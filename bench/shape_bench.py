@@ -18,7 +18,7 @@ from engine.pipeline import RunResult, run
 from engine.progress import BarReporter, Reporter
 from engine.settings import RunSettings, run_settings
 
-from .ablation import ablation_labels
+from .ablation import FieldArrays, ablation_labels
 from .baselines import baseline_labels
 from .metrics import adjusted_rand, class_agnostic_miou, parts_found
 from .part_bench import bench_part_volumes
@@ -66,7 +66,8 @@ def bench_shape(vertices, faces, truth, quality: str, threads: int) -> tuple[dic
     k_labels = recluster.vertex_labels
 
     row["k"] = _scores(truth, k_labels)
-    for name, labels in ablation_labels(result, k_settings.segment, ABLATIONS, seed=0).items():
+    arrays = FieldArrays.from_run(result, k_settings.segment, seed=0)
+    for name, labels in ablation_labels(arrays, k_settings.segment, ABLATIONS, seed=0).items():
         row[name] = _scores(truth, labels)
     return row, result, settings
 

@@ -32,9 +32,11 @@ def test_the_auto_decoder_learns_the_shapes_and_repeats_itself_with_a_seed(train
     assert np.mean(history[-30:]) < 0.5 * np.mean(history[:30])
     short = replace(SMALL, steps=20)
     _, again = train_backbone(short, points, distances, torch.device("cpu"))
-    assert again == history[:20]
+    # Equal up to float rounding: on AVX512 CPUs the BLAS kernels' summation order can follow memory
+    # alignment, so a repeat in one process may differ in the 7th digit (seen once here, on an Intel Xeon).
+    np.testing.assert_allclose(again, history[:20], rtol=1e-5)
     _, other = train_backbone(replace(short, seed=1), points, distances, torch.device("cpu"))
-    assert other != again
+    assert not np.allclose(other, again, rtol=1e-3)
 
 
 def test_latent_fitting_finds_a_code_for_a_shape_without_touching_the_decoder(trained):

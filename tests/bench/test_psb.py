@@ -61,8 +61,10 @@ def test_held_out_meshes_are_never_listed_and_a_wrong_folder_is_refused(tmp_path
 def test_a_run_scores_each_category_and_draws_the_contact_sheet(tmp_path, lollipop):
     data = _benchmark_folder(tmp_path / "psb", lollipop)
     output, image = tmp_path / "psb.md", tmp_path / "sheet.png"
-    assert run_psb(["--data", str(data), "--per-category", "1", "--quality", "fast", "--no-baselines",
-                    "--output", str(output), "--image", str(image)]) == 0
+    fields = tmp_path / "fields"
+    arguments = ["--data", str(data), "--per-category", "1", "--quality", "fast", "--no-baselines", "--fields",
+                 str(fields), "--image", str(image)]
+    assert run_psb([*arguments, "--output", str(output)]) == 0
     text = output.read_text()
     human_row = next(line for line in text.splitlines() if line.startswith("| Human |"))
     cells = [c.strip() for c in human_row.strip("|").split("|")]
@@ -73,6 +75,21 @@ def test_a_run_scores_each_category_and_draws_the_contact_sheet(tmp_path, lollip
     assert 0.0 <= without_creases <= 1.0 and "PartSDF without thickness" in header
     assert "| Cup |" in text and "| **all** |" in text and "held out" in text
     assert image.stat().st_size > 10_000 and image.read_bytes()[:4] == b"\x89PNG"
+    # The saved field arrays re-segment without a fit: the same scores (seconds differ).
+    saved = sorted(path.name for path in fields.iterdir())
+    assert saved and all(name.endswith("-fast-seed0.npz") for name in saved)
+    again = tmp_path / "again.md"
+    assert run_psb([*arguments, "--output", str(again)]) == 0
+    assert sorted(path.name for path in fields.iterdir()) == saved
+
+    def scores(markdown):
+        rows = [[c.strip() for c in line.strip("|").split("|")] for line in markdown.splitlines()
+                if line.startswith("| ") and not line.startswith("| category") and "---" not in line]
+        return [row[:-1] for row in rows]  # all but the seconds
+
+    assert scores(again.read_text()) == scores(text)
+    with pytest.raises(BadInputError, match="--features raw"):
+        run_psb([*arguments, "--output", str(again), "--features", "dino"])
 
 
 def test_several_seeds_report_their_mean_spread_and_each_seed():
