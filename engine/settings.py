@@ -58,7 +58,11 @@ class SegmentSettings:
     (docs/design.md "Stability across fits"). ``thickness_scale``: the difference of two regions' mean
     log shape diameter at which their affinity falls to 1/e (chosen on PSB development meshes,
     docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
-    exceeds this many times either region's own are refused (None: never). ``features``: ``raw``, the
+    exceeds this many times either region's own are refused (None: never). ``copy_neck``: in auto
+    mode, two regions that are mirror or translated copies of each other (a pair of glasses' rims) are
+    not merged as nearly convex unless their seam is longer than this many girths
+    (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;
+    None: no such veto). ``features``: ``raw``, the
     activations of the mesh's own field, or ``dino``, the shared backbone's DINO features, with part types
     taken from its prototypes (``engine.backbone.shared_features``; the same type name in every mesh).
     """
@@ -73,7 +77,7 @@ class SegmentSettings:
     activation_scale: float = 0.5
     thickness_scale: float = 0.6
     bridge_ratio: float | None = 2.5
-    copy_neck: float | None = 1.5
+    copy_neck: float | None = 1.3
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

@@ -60,8 +60,8 @@ def merge_nearly_convex(
     and is left out of its concavity. pieces: (n,) piece id per vertex, given with ``covering``:
     regions of different pieces merge only when each holds its pieces whole (a fragment of a
     piece that holds several parts is not fused with a neighbouring piece because they touch).
-    ``refuse(first, second)``, given two regions as (n,) bool masks, may veto a merge (``InstanceVeto``):
-    the next most nearly convex pair is tried.
+    ``refuse(first, second)``, given two regions as (n,) bool masks, may veto a merge
+    (``engine.segment.repetition.CopyVeto``): the next most nearly convex pair is tried.
     Stops when no adjacent pair's union has concavity below ``threshold`` or
     when ``target`` regions remain. Returns (n,) labels renumbered 0..r-1.
     """

@@ -31,9 +31,10 @@ class CopyVeto:
     merge is refused when they are copies and their shared boundary is shorter than ``neck`` times their
     girth (2 pi times the smaller of their middle principal spreads), but not when it is zero: separate
     pieces that only touch (a kitbashed asset's boards) are merged or kept apart by the pieces' rules.
-    Where they meet a bar's halves share its whole cross-section, about 1.4 girths for a round bar and 2.2
-    for a square one; a rim meets the other at a bridge. Only the convex merge asks (near-final regions):
-    the weak-cut merge has already joined halves with no cut between them. Points are drawn with ``seed``.
+    Where they meet a bar's halves share its whole cross-section: sqrt 2 = 1.41 girths for a round bar,
+    1.56 for a square one (spreads of the surface); a rim meets the other at a bridge. Only the convex
+    merge asks (near-final regions): the weak-cut merge has already joined halves with no cut between
+    them. Points are drawn with ``seed``.
     """
 
     vertices: np.ndarray

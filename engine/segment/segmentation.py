@@ -185,12 +185,12 @@ def segment_surface(
     thickness = None if graph.log_thickness is None else RegionThickness(graph.log_thickness, graph.areas,
                                                                         settings.thickness_scale)
     bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
-    copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
                                      thickness=thickness, refuse=bridge)
     if settings.parts is None:
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
+        copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
                                        covering=graph.covering, pieces=pieces, refuse=copies)
     elif regions.max() + 1 >= settings.parts:

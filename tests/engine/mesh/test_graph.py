@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import trimesh
 
 from engine.mesh.graph import covering_pieces, piece_ids, region_boundary_lengths, unique_edges
@@ -40,4 +41,13 @@ def test_region_boundary_length_is_the_cut_length_however_finely_triangulated():
         vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
         regions = (vertices[:, 2] > 0.01).astype(np.int64)  # cut around the middle
         lengths = region_boundary_lengths(regions, faces, vertices, 2)
-        assert abs(lengths[0, 1] - 2 * np.pi * 0.2) < 0.03 and lengths[1, 0] == lengths[0, 1]
+        assert abs(lengths[0, 1] - 2 * np.pi * 0.2) < 0.03
+
+
+def test_region_boundary_lengths_in_a_triangle_of_three_regions_meet_at_its_centroid():
+    vertices = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    lengths = region_boundary_lengths(np.array([0, 1, 2]), np.array([[0, 1, 2]]), vertices, 3)
+    centroid = vertices.mean(axis=0)
+    expected = {(0, 1): [0.5, 0.0, 0.0], (1, 2): [0.5, 0.5, 0.0], (0, 2): [0.0, 0.5, 0.0]}  # edge midpoints
+    for (a, b), midpoint in expected.items():
+        assert lengths[a, b] == lengths[b, a] == pytest.approx(np.linalg.norm(np.array(midpoint) - centroid))

@@ -41,10 +41,20 @@ def test_nearly_convex_neighbours_merge_and_an_l_corner_stays():
     merged = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05)
     assert merged.tolist() == [0] * 600 + [1] * 300
     assert merge_nearly_convex(regions, edges, vertices, seed=0, target=1).max() == 0
-    # A veto on the first pair (the bar's halves, region 0 with region 1) keeps them apart.
-    halves = lambda first, second: bool(first[0] or second[0]) and bool(first[300] or second[300])  # noqa: E731
-    vetoed = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05, refuse=halves)
-    assert vetoed.tolist() == regions.tolist()
+
+
+def test_a_refused_merge_leaves_the_next_nearly_convex_pair_to_merge():
+    rng = np.random.default_rng(0)
+    # One straight bar in three thirds: both neighbouring pairs are convex; the first pair is refused.
+    thirds = [_bar([x, -0.05, -0.05], [x + 0.3, 0.05, 0.05], 300, rng) for x in (0.0, 0.3, 0.6)]
+    vertices, regions = np.concatenate(thirds), np.repeat([0, 1, 2], 300)
+    edges = np.array([[0, 300], [300, 600]])
+
+    def first_pair(first, second):
+        return bool(first[0] or second[0])
+
+    merged = merge_nearly_convex(regions, edges, vertices, seed=0, threshold=0.05, refuse=first_pair)
+    assert merged.tolist() == [0] * 300 + [1] * 600
 
 
 def test_the_bridge_veto_keeps_two_handles_in_a_v_apart_and_lets_a_straight_bar_merge():
