@@ -264,7 +264,9 @@ def render_psb(rows: list[dict], baselines: tuple[str, ...], command: str, machi
         "activations at full strength*: the same with ``activation_scale`` 1 (the default before 2026-12-07)."
         + (f" PartSDF's numbers are means over {seeds} seeds (0..{seeds - 1}): a seed changes the fitted field "
            "as much as another CPU's kernels do; *seed spread*: the largest minus the smallest RI error of a "
-           "mesh over the seeds, averaged over the meshes." if seeds > 1 else ""),
+           "mesh over the seeds, averaged over the meshes." if seeds > 1 else "")
+        + (" Fields were read from ``--fields`` where saved there: those meshes' seconds are the segmentation's "
+           "only, not a fit's." if "--fields" in command else ""),
         "",
         "| " + " | ".join(header) + " |",
         "| " + " | ".join("---" for _ in header) + " |",
