@@ -186,7 +186,7 @@ def bench_mesh(entry: BenchmarkMesh, vertices: np.ndarray, faces: np.ndarray, hu
     for seed in seeds:
         started = time.perf_counter()
         settings = run_settings(quality, seed=seed, threads=threads, part_meshes=False, features=features)
-        saved = None if fields is None else Path(fields) / f"{entry.id}-{quality}-seed{seed}.npz"
+        saved = None if fields is None else fields / f"{entry.id}-{quality}-seed{seed}.npz"
         arrays = FieldArrays.load(saved) if saved is not None and saved.exists() else None
         if arrays is None:
             result = run(vertices, faces, settings, Reporter())

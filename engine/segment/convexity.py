@@ -61,13 +61,14 @@ def merge_nearly_convex(
     regions of different pieces merge only when each holds its pieces whole (a fragment of a
     piece that holds several parts is not fused with a neighbouring piece because they touch).
     ``refuse(first, second)``, given two regions as (n,) bool masks, may veto a merge
-    (``engine.segment.repetition.CopyVeto``): the next most nearly convex pair is tried.
+    (``engine.segment.repetition.CopyVeto``): the next most nearly convex pair is tried, and a refused
+    pair is not asked again while both regions are unchanged.
     Stops when no adjacent pair's union has concavity below ``threshold`` or
     when ``target`` regions remain. Returns (n,) labels renumbered 0..r-1.
     """
     regions = regions.copy()
     rng = np.random.default_rng(seed)
-    cache: dict[tuple[int, int], float] = {}
+    cache: dict[tuple[int, int], float] = {}  # union concavity per region pair, or inf once refused
     while len(np.unique(regions)) > target:
         pairs, _ = boundary_pairs(regions, edges)
         if pieces is not None:
@@ -81,24 +82,16 @@ def merge_nearly_convex(
                 union = (regions == p) | (regions == q)
                 cache[key] = concavity(vertices[union & ~_hidden_in(union, covering, pieces)], rng)
             scores.append(cache[key])
-        best = _first_allowed(np.asarray(scores), pairs, regions, threshold, refuse)
-        if best is None:
+        best = int(np.argmin(scores))
+        if scores[best] >= threshold:
             break
         keep, drop = (int(x) for x in pairs[best])
+        if refuse is not None and refuse(regions == keep, regions == drop):
+            cache[(keep, drop)] = np.inf  # not asked again while both regions stay as they are
+            continue
         regions[regions == drop] = keep
         cache = {key: value for key, value in cache.items() if keep not in key and drop not in key}
     return np.unique(regions, return_inverse=True)[1].reshape(-1).astype(np.int64)
-
-
-def _first_allowed(scores: np.ndarray, pairs: np.ndarray, regions: np.ndarray, threshold: float,
-                   refuse: Callable[[np.ndarray, np.ndarray], bool] | None) -> int | None:
-    """Index of the lowest (p,) score under ``threshold`` whose (p, 2) region pair ``refuse`` allows, or None."""
-    for index in np.argsort(scores, kind="stable"):
-        if scores[index] >= threshold:
-            return None
-        if refuse is None or not refuse(regions == pairs[index, 0], regions == pairs[index, 1]):
-            return int(index)
-    return None
 
 
 def _may_merge(pairs: np.ndarray, regions: np.ndarray, pieces: np.ndarray) -> np.ndarray:
