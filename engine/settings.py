@@ -62,7 +62,9 @@ class SegmentSettings:
     mode, two regions that are mirror or translated copies of each other (a pair of glasses' rims) are
     not merged as nearly convex unless their seam is longer than this many girths
     (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;
-    None: no such veto). ``features``: ``raw``, the
+    None: no such veto). ``wall_share``: in auto mode, a region at least this share of whose surface
+    looks through the solid at one other region, nearer than the region is wide, joins it (a cup's
+    inside and outside; ``engine.segment.walls``; needs the thickness cue; None: never). ``features``: ``raw``, the
     activations of the mesh's own field, or ``dino``, the shared backbone's DINO features, with part types
     taken from its prototypes (``engine.backbone.shared_features``; the same type name in every mesh).
     """
@@ -78,6 +80,7 @@ class SegmentSettings:
     thickness_scale: float = 0.6
     bridge_ratio: float | None = 2.5
     copy_neck: float | None = 1.3
+    wall_share: float | None = 0.6
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

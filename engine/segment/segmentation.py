@@ -29,6 +29,10 @@
    the most nearly convex pairs merge until that count remains; if the cuts
    alone left fewer regions, merging restarts from the over-segmentation
    and stops at the count.
+   Then, in auto mode on one piece with the thickness cue, the two sides of a thin wall join
+   (``engine.segment.walls``): a region most of whose surface looks through the solid at one
+   other region, nearer than the region is wide (a cup's inside and outside, a seat's top and
+   bottom), is that region's other side.
    Separate pieces (a kitbashed asset's closed parts) stay apart in steps 2-3;
    where they touch (vertices within ``PIECE_CONTACT`` edge lengths) a small
    fragment merges into the piece it sits on (a screw into its board) and
@@ -56,6 +60,7 @@ from .instances import (
     split_into_instances,
 )
 from .repetition import CopyVeto
+from .walls import far_side_vertices, merge_wall_sides
 from .types import group_types
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
@@ -193,6 +198,10 @@ def segment_surface(
         copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
                                        covering=graph.covering, pieces=pieces, refuse=copies)
+        if settings.wall_share and graph.log_thickness is not None:
+            diameter = np.exp(graph.log_thickness[:, 0])
+            regions = merge_wall_sides(regions, far_side_vertices(vertices, faces, diameter), diameter,
+                                       graph.areas, settings.wall_share)
     elif regions.max() + 1 >= settings.parts:
         regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts,
                                        covering=graph.covering, pieces=pieces)
