@@ -60,8 +60,8 @@ from .instances import (
     split_into_instances,
 )
 from .repetition import CopyVeto
-from .walls import far_side_vertices, merge_wall_sides
 from .types import group_types
+from .walls import far_side_vertices, merge_wall_sides
 
 CUT_AFFINITY = 0.5  # a boundary is a cut when its mean weight is below half the median weight
 PIECE_CONTACT = 2.0  # separate pieces touch where their vertices are closer than this many edge lengths
