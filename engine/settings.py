@@ -58,7 +58,9 @@ class SegmentSettings:
     (docs/design.md "Stability across fits"). ``thickness_scale``: the difference of two regions' mean
     log shape diameter at which their affinity falls to 1/e (chosen on PSB development meshes,
     docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
-    exceeds this many times either region's own are refused (None: never). ``copy_neck``: in auto
+    exceeds this many times either region's own, over the whole hull and over its part outside the solid,
+    are refused (None: never; 1.7 chosen on the whole PSB development split, docs/design.md "Two sides of
+    one wall, and the bridge veto"). ``copy_neck``: in auto
     mode, two regions that are mirror or translated copies of each other (a pair of glasses' rims) are
     not merged as nearly convex unless their seam is longer than this many girths
     (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;
@@ -78,7 +80,7 @@ class SegmentSettings:
     use_thickness: bool = True
     activation_scale: float = 0.5
     thickness_scale: float = 0.6
-    bridge_ratio: float | None = 2.5
+    bridge_ratio: float | None = 1.7
     copy_neck: float | None = 1.3
     wall_share: float | None = 0.6
     crease_angle: float = 0.1

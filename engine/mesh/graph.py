@@ -39,6 +39,14 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return normals / np.maximum(length, 1e-30)
 
 
+def outward_vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(n, 3) unit vertex normals turned to point out of the solid: against the winding's normals when the
+    mesh, wound as it is, encloses a negative volume (one closed piece, consistently wound)."""
+    normals = vertex_normals(vertices, faces)
+    a, b, c = (vertices[faces[:, i]] for i in range(3))
+    return -normals if np.einsum("ij,ij->i", a, np.cross(b, c)).sum() < 0.0 else normals
+
+
 def piece_ids(edges: np.ndarray, count: int) -> np.ndarray:
     """(count,) int: the connected piece of each vertex, for the mesh edges (e, 2)."""
     from scipy.sparse.csgraph import connected_components

@@ -18,7 +18,8 @@
    thick), so organic parts are cut where creases are missing (one-piece
    surfaces only: on kitbashed pieces the rays run into the neighbours). A merge is
    refused when the union's concavity is over ``bridge_ratio`` times either
-   region's own (two straight handles meeting in a V; ``BridgeVeto``).
+   region's own, both over the whole hull and over the hull outside the
+   solid (two straight handles meeting in a V; ``BridgeVeto``).
 4. Convex merging: adjacent regions whose union is nearly convex (concavity
    below CoACD's default 0.05 of the unit cube, or twice the edge length on
    coarse meshes) are one part: a collar on a
@@ -51,7 +52,7 @@ import numpy as np
 from ..mesh.graph import close_crease_gaps, concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
-from .convexity import BridgeVeto, merge_nearly_convex
+from .convexity import BridgeVeto, SolidSide, merge_nearly_convex
 from .instances import (
     RegionThickness,
     merge_across_weak_cuts,
@@ -189,7 +190,10 @@ def segment_surface(
     threshold = cut_threshold(graph.weights)
     thickness = None if graph.log_thickness is None else RegionThickness(graph.log_thickness, graph.areas,
                                                                         settings.thickness_scale)
-    bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed) if settings.bridge_ratio else None
+    bridge = None
+    if settings.bridge_ratio:
+        solid = SolidSide.of(vertices, faces, 2.0 * spacing)
+        bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed, side=solid)
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
                                      thickness=thickness, refuse=bridge)
     if settings.parts is None:

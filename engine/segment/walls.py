@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..field.thickness import FARTHEST
-from ..mesh.graph import vertex_normals
+from ..mesh.graph import outward_vertex_normals
 from .instances import renumber
 
 
@@ -29,20 +29,13 @@ def far_side_vertices(vertices: np.ndarray, faces: np.ndarray, diameter: np.ndar
     solid (``FARTHEST``) is not followed. Inward is against the face normals when the mesh encloses a
     positive volume with its winding, along them otherwise.
     """
-    normals = vertex_normals(vertices, faces)
-    if _signed_volume(vertices, faces) < 0.0:
-        normals = -normals
+    normals = outward_vertex_normals(vertices, faces)
     read = np.flatnonzero(np.isfinite(diameter) & (diameter < FARTHEST))
     far = np.full(len(vertices), -1, np.int64)
     if len(read):
         exits = vertices[read] - diameter[read, None] * normals[read]
         far[read] = cKDTree(vertices).query(exits)[1]
     return far
-
-
-def _signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    a, b, c = (vertices[faces[:, i]] for i in range(3))
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
 def merge_wall_sides(regions: np.ndarray, far_side: np.ndarray, diameter: np.ndarray, areas: np.ndarray,

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from engine.segment.convexity import BridgeVeto, concavity, merge_nearly_convex
+from engine.mesh.marching import mesh_from_sdf
+from engine.segment.convexity import BridgeVeto, SolidSide, concavity, merge_nearly_convex
 from engine.segment.instances import merge_across_weak_cuts
 from engine.segment.types import group_types
+from engine.settings import SegmentSettings
 
 
 def _cube_points(center, size, count, rng):
@@ -70,6 +72,69 @@ def test_the_bridge_veto_keeps_two_handles_in_a_v_apart_and_lets_a_straight_bar_
     veto = BridgeVeto(vertices, ratio=2.5, floor=0.01, seed=0)
     assert not veto(masks[0], masks[1])
     assert veto(masks[0], masks[2])
+
+
+RATIO = SegmentSettings().bridge_ratio
+
+
+def _capsule(start, end, radius):
+    start, end = np.asarray(start, float), np.asarray(end, float)
+
+    def sdf(points):
+        axis = end - start
+        along = np.clip(((points - start) @ axis) / (axis @ axis), 0.0, 1.0)
+        return np.linalg.norm(points - (start + along[:, None] * axis), axis=1) - radius
+
+    return sdf
+
+
+def _vetoes(vertices, faces):
+    """The bridge veto at the default ratio over the whole hull only, and also judged outside the solid."""
+    return (BridgeVeto(vertices, RATIO, floor=0.02, seed=0),
+            BridgeVeto(vertices, RATIO, floor=0.02, seed=0, side=SolidSide.of(vertices, faces, 0.02)))
+
+
+def test_patches_of_a_sphere_merge_when_the_veto_also_asks_outside_the_solid():
+    # Two small caps side by side: each one's hull base lies inside the sphere, yet counts as concavity
+    # over the whole hull, and their union's base is deeper: the whole-hull measure alone refuses.
+    vertices, faces = mesh_from_sdf(lambda p: np.linalg.norm(p, axis=1) - 0.4, 48)
+    directions = vertices / np.linalg.norm(vertices, axis=1, keepdims=True)
+    angles = [np.arccos(np.clip(directions @ [np.cos(a), np.sin(a), 0.0], -1, 1)) for a in (0.35, -0.35)]
+    first = (angles[0] < 0.35) & (angles[0] <= angles[1])
+    second = (angles[1] < 0.35) & (angles[1] < angles[0])
+    whole_hull, with_side = _vetoes(vertices, faces)
+    assert whole_hull(first, second)
+    assert not with_side(first, second)
+
+
+def test_offset_patches_of_a_flat_face_merge_when_the_veto_also_asks_outside_the_solid():
+    # Two squares side by side on a slab's top, offset: their union's hull spans the notch between their
+    # outlines, but over the slab's own face, not over empty space.
+    def slab(points):
+        q = np.abs(points) - [0.45, 0.03, 0.45]
+        return np.linalg.norm(np.maximum(q, 0.0), axis=1) + np.minimum(q.max(axis=1), 0.0)
+
+    vertices, faces = mesh_from_sdf(slab, 64)
+    vertices = vertices + np.random.default_rng(0).normal(scale=0.002, size=vertices.shape)  # not exactly flat
+    x, y, z = vertices.T
+    top = y > 0.025
+    first = top & (x > -0.3) & (x <= 0.0) & (z > -0.3) & (z < 0.0)
+    second = top & (x > 0.0) & (x < 0.3) & (z > -0.15) & (z < 0.15)
+    whole_hull, with_side = _vetoes(vertices, faces)
+    assert whole_hull(first, second)
+    assert not with_side(first, second)
+
+
+def test_handles_in_a_v_stay_apart_and_a_bar_merges_with_the_side_judged():
+    angle = np.radians(40)
+    first = _capsule([-0.4, 0, 0], [0, 0, 0], 0.05)
+    other = _capsule([0, 0, 0], [-0.4 * np.cos(angle), 0.4 * np.sin(angle), 0], 0.05)
+    vertices, faces = mesh_from_sdf(lambda p: np.minimum(first(p), other(p)), 64)
+    lower = vertices[:, 1] < np.tan(angle / 2) * -vertices[:, 0]
+    assert all(veto(lower, ~lower) for veto in _vetoes(vertices, faces))
+    vertices, faces = mesh_from_sdf(_capsule([-0.4, 0, 0], [0.4, 0, 0], 0.05), 64)
+    left = vertices[:, 0] < 0.0
+    assert not any(veto(left, ~left) for veto in _vetoes(vertices, faces))
 
 
 def test_a_refused_merge_is_skipped_for_the_next_pair_and_asked_only_once_while_unchanged():
