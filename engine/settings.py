@@ -60,7 +60,7 @@ class SegmentSettings:
     docs/design.md "Thickness"). ``bridge_ratio``: weak-cut merges whose union's concavity
     exceeds this many times either region's own, over the whole hull and over its part outside the solid,
     are refused (None: never; 1.7 chosen on the whole PSB development split, docs/design.md "Two sides of
-    one wall, and the bridge veto"). ``copy_neck``: in auto
+    one wall, and the bridge veto judged outside the solid"). ``copy_neck``: in auto
     mode, two regions that are mirror or translated copies of each other (a pair of glasses' rims) are
     not merged as nearly convex unless their seam is longer than this many girths
     (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;

@@ -156,9 +156,11 @@ class BridgeVeto:
     ``ratio`` times the larger of the two regions' own (at least ``floor``, the resolution's floor).
     With ``side`` (the solid's, ``SolidSide``) the ratio must also be exceeded by the concavity of hull
     points outside the solid only. Each measure alone is fooled somewhere: the whole hull counts a cap's
-    own flat base (a sphere's k-means fragments would be kept apart at a ratio of 1.7), the outside points
-    alone misjudge a thin slab's sectors (a round table top's); a V bridges empty space by both
-    (docs/design.md "Two sides of one wall, and the bridge veto").
+    own flat base (a sphere's k-means fragments would be kept apart at a ratio of 1.7); the outside points
+    alone miss nothing there, but a few over a flat face (offset patches of a table top) still count where
+    the side test is a coin toss, so the side keeps a margin and both must agree; a V bridges empty space by both
+    (docs/design.md "Two sides of one wall, and the bridge veto judged
+    outside the solid").
     vertices: (n, 3) unit-cube positions; regions are given as (n,) bool masks. Concavities are measured
     on at most ``VETO_POINTS`` vertices drawn with ``seed`` (union and parts alike, so their ratio keeps
     its meaning); each region's own is computed once (``region_identity``).
