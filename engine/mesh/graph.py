@@ -40,11 +40,14 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def outward_vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(n, 3) unit vertex normals turned to point out of the solid: against the winding's normals when the
-    mesh, wound as it is, encloses a negative volume (one closed piece, consistently wound)."""
+    """(n, 3) unit vertex normals turned to point out of the solid: on each connected piece, against the
+    winding's normals when the piece, wound as it is, encloses a negative volume (closed pieces,
+    each consistently wound)."""
     normals = vertex_normals(vertices, faces)
+    pieces = piece_ids(unique_edges(faces), len(vertices))
     a, b, c = (vertices[faces[:, i]] for i in range(3))
-    return -normals if np.einsum("ij,ij->i", a, np.cross(b, c)).sum() < 0.0 else normals
+    volume = np.bincount(pieces[faces[:, 0]], np.einsum("ij,ij->i", a, np.cross(b, c)), minlength=pieces.max() + 1)
+    return np.where((volume < 0.0)[pieces][:, None], -normals, normals)
 
 
 def piece_ids(edges: np.ndarray, count: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from ..mesh.graph import outward_vertex_normals
+from ..mesh.graph import outward_vertex_normals, piece_ids, unique_edges
 from ..mesh.sampling import sample_surface
 from .instances import boundary_pairs, region_identity
 
@@ -23,39 +23,55 @@ MAX_HULL_POINTS = 20000
 VETO_POINTS = 8192  # vertices the bridge veto measures on: it runs for every merge it is asked about
 
 
-@dataclass(frozen=True)
+@dataclass
 class SolidSide:
     """Which points lie off a closed surface, outside the solid: farther than ``margin`` from every
     vertex, on the side the nearest vertex's outward normal points to. A point on the surface is not
     outside: a flat region's hull spans notches of its outline, but over the solid's own face.
-    vertices: (n, 3), normals: (n, 3) outward (``outward_vertex_normals``)."""
+    On a surface of several pieces each piece is a solid of its own (kitbashed pieces run into each
+    other): ``around(members)`` judges against the pieces a region lies on only.
+    vertices: (n, 3), normals: (n, 3) outward (``outward_vertex_normals``), pieces: (n,) piece ids.
+    """
 
     vertices: np.ndarray
     normals: np.ndarray
-    tree: cKDTree
+    pieces: np.ndarray
     margin: float
+    _trees: dict[tuple[int, ...], tuple[np.ndarray, cKDTree]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def of(cls, vertices: np.ndarray, faces: np.ndarray, margin: float) -> SolidSide:
-        return cls(vertices, outward_vertex_normals(vertices, faces), cKDTree(vertices), margin)
+        return cls(vertices, outward_vertex_normals(vertices, faces), piece_ids(unique_edges(faces), len(vertices)),
+                   margin)
 
-    def outside(self, points: np.ndarray) -> np.ndarray:
-        """(p,) bool for (p, 3) points."""
-        distance, nearest = self.tree.query(points)
-        ahead = np.einsum("ij,ij->i", points - self.vertices[nearest], self.normals[nearest]) > 0.0
-        return ahead & (distance > self.margin)
+    def around(self, members: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """``outside`` against the pieces that hold the (n,) bool ``members``: (p, 3) points -> (p,) bool."""
+        key = tuple(np.unique(self.pieces[members]).tolist())
+        if key not in self._trees:
+            rows = np.flatnonzero(np.isin(self.pieces, key))
+            self._trees[key] = rows, cKDTree(self.vertices[rows])
+        rows, tree = self._trees[key]
+
+        def outside(points: np.ndarray) -> np.ndarray:
+            distance, nearest = tree.query(points)
+            nearest = rows[nearest]
+            ahead = np.einsum("ij,ij->i", points - self.vertices[nearest], self.normals[nearest]) > 0.0
+            return ahead & (distance > self.margin)
+
+        return outside
 
 
 def concavity(points: np.ndarray, rng: np.random.Generator, samples: int = 2000,
-              side: SolidSide | None = None) -> float:
+              outside: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
     """Largest distance from the convex hull's surface to the (n, 3) points (about 0 for a convex set).
 
     The hull surface is sampled uniformly by area with ``samples`` points; the
     hull of a subsample (at most ``MAX_HULL_POINTS``) lies inside the true one,
     so subsampling can only lower the figure. Distances are measured to all
     points, so the result is floored by their spacing. With ``side``, only hull
-    points outside the solid count: the hull bridging empty space, not a shell's
-    own open side (the flat base of a cap cut from a sphere lies inside it).
+    points for which ``outside`` (``SolidSide.around``) holds count: the hull
+    bridging empty space, not a shell's own open side (the flat base of a cap
+    cut from a sphere lies inside it).
     """
     hull_points = points
     if len(points) > MAX_HULL_POINTS:
@@ -65,8 +81,8 @@ def concavity(points: np.ndarray, rng: np.random.Generator, samples: int = 2000,
     except (QhullError, ValueError):
         return 0.0  # flat or degenerate: nothing is bridged
     on_hull = sample_surface(hull_points, hull.simplices, samples, rng)
-    if side is not None:
-        on_hull = on_hull[side.outside(on_hull)]
+    if outside is not None:
+        on_hull = on_hull[outside(on_hull)]
         if len(on_hull) == 0:
             return 0.0
     return float(cKDTree(points).query(on_hull)[0].max())
@@ -197,4 +213,6 @@ class BridgeVeto:
 
     def _measure(self, members: np.ndarray, side: SolidSide | None) -> float:
         points = self.vertices[self._points[members[self._points]]]
-        return concavity(points, self._rng, side=side) if len(points) >= 4 else 0.0
+        if len(points) < 4:
+            return 0.0
+        return concavity(points, self._rng, outside=None if side is None else side.around(members))
