@@ -65,7 +65,7 @@ class SegmentSettings:
     not merged as nearly convex unless their seam is longer than this many girths
     (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;
     None: no such veto). ``wall_share``: in auto mode, a region at least this share of whose surface
-    looks through the solid at one other region, nearer than the region is wide, joins it (a cup's
+    looks through the solid at one other region, nearer than its radius, joins it (a cup's
     inside and outside; ``engine.segment.walls``; needs the thickness cue; None: never). ``features``: ``raw``, the
     activations of the mesh's own field, or ``dino``, the shared backbone's DINO features, with part types
     taken from its prototypes (``engine.backbone.shared_features``; the same type name in every mesh).

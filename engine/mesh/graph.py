@@ -39,17 +39,6 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return normals / np.maximum(length, 1e-30)
 
 
-def outward_vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(n, 3) unit vertex normals turned to point out of the solid: on each connected piece, against the
-    winding's normals when the piece, wound as it is, encloses a negative volume (closed pieces,
-    each consistently wound)."""
-    normals = vertex_normals(vertices, faces)
-    pieces = piece_ids(unique_edges(faces), len(vertices))
-    a, b, c = (vertices[faces[:, i]] for i in range(3))
-    volume = np.bincount(pieces[faces[:, 0]], np.einsum("ij,ij->i", a, np.cross(b, c)), minlength=pieces.max() + 1)
-    return np.where((volume < 0.0)[pieces][:, None], -normals, normals)
-
-
 def piece_ids(edges: np.ndarray, count: int) -> np.ndarray:
     """(count,) int: the connected piece of each vertex, for the mesh edges (e, 2)."""
     from scipy.sparse.csgraph import connected_components

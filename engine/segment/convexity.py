@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from ..mesh.graph import outward_vertex_normals, piece_ids, unique_edges
+from ..mesh.graph import piece_ids, unique_edges, vertex_normals
 from ..mesh.sampling import sample_surface
 from .instances import boundary_pairs, region_identity
 
@@ -30,7 +30,7 @@ class SolidSide:
     outside: a flat region's hull spans notches of its outline, but over the solid's own face.
     On a surface of several pieces each piece is a solid of its own (kitbashed pieces run into each
     other): ``around(members)`` judges against the pieces a region lies on only.
-    vertices: (n, 3), normals: (n, 3) outward (``outward_vertex_normals``), pieces: (n,) piece ids.
+    vertices: (n, 3), normals: (n, 3) outward, pieces: (n,) piece ids.
     """
 
     vertices: np.ndarray
@@ -41,8 +41,8 @@ class SolidSide:
 
     @classmethod
     def of(cls, vertices: np.ndarray, faces: np.ndarray, margin: float) -> SolidSide:
-        return cls(vertices, outward_vertex_normals(vertices, faces), piece_ids(unique_edges(faces), len(vertices)),
-                   margin)
+        """From faces (m, 3) wound outward, as the engine winds every mesh (``engine.mesh.orientation``)."""
+        return cls(vertices, vertex_normals(vertices, faces), piece_ids(unique_edges(faces), len(vertices)), margin)
 
     def around(self, members: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """``outside`` against the pieces that hold the (n,) bool ``members``: (p, 3) points -> (p,) bool."""
@@ -68,7 +68,7 @@ def concavity(points: np.ndarray, rng: np.random.Generator, samples: int = 2000,
     The hull surface is sampled uniformly by area with ``samples`` points; the
     hull of a subsample (at most ``MAX_HULL_POINTS``) lies inside the true one,
     so subsampling can only lower the figure. Distances are measured to all
-    points, so the result is floored by their spacing. With ``side``, only hull
+    points, so the result is floored by their spacing. With ``outside``, only hull
     points for which ``outside`` (``SolidSide.around``) holds count: the hull
     bridging empty space, not a shell's own open side (the flat base of a cap
     cut from a sphere lies inside it).

@@ -32,7 +32,7 @@
    and stops at the count.
    Then, in auto mode on one piece with the thickness cue, the two sides of a thin wall join
    (``engine.segment.walls``): a region most of whose surface looks through the solid at one
-   other region, nearer than the region is wide (a cup's inside and outside, a seat's top and
+   other region, nearer than its radius (a cup's inside and outside, a seat's top and
    bottom), is that region's other side.
    Separate pieces (a kitbashed asset's closed parts) stay apart in steps 2-3;
    where they touch (vertices within ``PIECE_CONTACT`` edge lengths) a small

@@ -6,9 +6,9 @@ between them is a convex crease, the halves are far apart in the activations' vi
 field does: the inward ray from a vertex leaves the solid on the wall's other side
 (``engine.field.thickness``, the diameter), and the vertex found there names the region that faces
 it. A region most of whose surface looks through the solid at one other region, across a distance
-shorter than the region is wide, is that region's other side and joins it. A limb or a handle sees
-itself across; a nose on a head sees the back of the head, but from farther away than the nose is
-wide.
+shorter than its radius (half its width), is that region's other side and joins it. A limb or a
+handle sees itself across; a nose on a head sees the back of the head, but from farther away than
+the nose is wide.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..field.thickness import FARTHEST
-from ..mesh.graph import outward_vertex_normals
+from ..mesh.graph import vertex_normals
 from .instances import renumber
 
 
 def far_side_vertices(vertices: np.ndarray, faces: np.ndarray, diameter: np.ndarray) -> np.ndarray:
     """(n,) int: the vertex nearest to where each vertex's inward ray leaves the solid, -1 where not read.
 
-    vertices: (n, 3), faces: (m, 3) of one closed piece; diameter: (n,) distance along the inward
-    normal to the far side (``engine.field.thickness``), NaN where not read; a ray that never left the
-    solid (``FARTHEST``) is not followed. Inward is against the face normals when the mesh encloses a
-    positive volume with its winding, along them otherwise.
+    vertices: (n, 3), faces: (m, 3) wound outward, as the engine winds every mesh
+    (``engine.mesh.orientation``); diameter: (n,) distance along the inward normal to the far side
+    (``engine.field.thickness``), NaN where not read; a ray that never left the solid (``FARTHEST``)
+    is not followed.
     """
-    normals = outward_vertex_normals(vertices, faces)
+    normals = vertex_normals(vertices, faces)
     read = np.flatnonzero(np.isfinite(diameter) & (diameter < FARTHEST))
     far = np.full(len(vertices), -1, np.int64)
     if len(read):
@@ -57,7 +57,7 @@ def merge_wall_sides(regions: np.ndarray, far_side: np.ndarray, diameter: np.nda
         seen = np.bincount(pair, weight, minlength=count * count).reshape(count, count)
         distance = np.bincount(pair, across, minlength=count * count).reshape(count, count) / np.maximum(seen, 1e-30)
         fraction = seen / np.maximum(seen.sum(axis=1, keepdims=True), 1e-30)
-        np.fill_diagonal(fraction, 0.0)
+        np.fill_diagonal(fraction, -1.0)  # a region never joins itself, whatever the share
         radius = np.sqrt(np.bincount(regions, areas, minlength=count) / np.pi)
         joins = (fraction >= share) & (distance < radius[:, None])
         if not joins.any():

@@ -126,18 +126,21 @@ def test_offset_patches_of_a_flat_face_merge_when_the_veto_also_asks_outside_the
 
 
 def test_on_separate_pieces_each_is_its_own_solid():
-    # A loose barbell's sphere with the bar's end inside it: hull points inside the sphere lie near the
-    # bar's surface, on its outer side; judged against the sphere's piece only, they are inside.
+    # A loose barbell's sphere with the bar's end inside it: two caps of the sphere where the bar enters.
+    # Their union's hull base lies inside the sphere but beside the bar, on the bar's outer side: judged
+    # against every piece it counts as bridged space; against the sphere's own piece it is inside.
     sphere_vertices, sphere_faces = mesh_from_sdf(lambda p: np.linalg.norm(p, axis=1) - 0.4, 48)
     bar_vertices, bar_faces = mesh_from_sdf(_capsule([0.0, 0, 0], [0.55, 0, 0], 0.12), 48)
     vertices = np.r_[sphere_vertices, bar_vertices]
     faces = np.r_[sphere_faces, bar_faces + len(sphere_vertices)]
     directions = vertices / np.linalg.norm(vertices, axis=1, keepdims=True)
     on_sphere = np.arange(len(vertices)) < len(sphere_vertices)
-    angles = [np.arccos(np.clip(directions @ [-np.cos(a), np.sin(a), 0.0], -1, 1)) for a in (0.35, -0.35)]
+    angles = [np.arccos(np.clip(directions @ [np.cos(a), np.sin(a), 0.0], -1, 1)) for a in (0.35, -0.35)]
     first = on_sphere & (angles[0] < 0.35) & (angles[0] <= angles[1])
     second = on_sphere & (angles[1] < 0.35) & (angles[1] < angles[0])
-    assert not _vetoes(vertices, faces)[1](first, second)
+    whole_hull, with_side = _vetoes(vertices, faces)
+    assert whole_hull(first, second)
+    assert not with_side(first, second)
     side = SolidSide.of(vertices, faces, 0.02)
     inside_sphere_off_the_bar = np.array([[0.0, 0.25, 0.0]])
     assert not side.around(on_sphere)(inside_sphere_off_the_bar)[0]
