@@ -40,9 +40,11 @@ class SolidSide:
     _trees: dict[tuple[int, ...], tuple[np.ndarray, cKDTree]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
-    def of(cls, vertices: np.ndarray, faces: np.ndarray, margin: float) -> SolidSide:
-        """From faces (m, 3) wound outward, as the engine winds every mesh (``engine.mesh.orientation``)."""
-        return cls(vertices, vertex_normals(vertices, faces), piece_ids(unique_edges(faces), len(vertices)), margin)
+    def of(cls, vertices: np.ndarray, faces: np.ndarray, margin: float, edges: np.ndarray | None = None) -> SolidSide:
+        """From faces (m, 3) wound outward, as the engine winds every mesh (``engine.mesh.orientation``);
+        ``edges``: the mesh's (e, 2) unique edges where the caller has them (else found from the faces)."""
+        edges = unique_edges(faces) if edges is None else edges
+        return cls(vertices, vertex_normals(vertices, faces), piece_ids(edges, len(vertices)), margin)
 
     def around(self, members: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """``outside`` against the pieces that hold the (n,) bool ``members``: (p, 3) points -> (p,) bool."""

@@ -192,7 +192,7 @@ def segment_surface(
                                                                         settings.thickness_scale)
     bridge = None
     if settings.bridge_ratio:
-        solid = SolidSide.of(vertices, faces, 2.0 * spacing)
+        solid = SolidSide.of(vertices, faces, 2.0 * spacing, graph.edges)
         bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed, side=solid)
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
                                      thickness=thickness, refuse=bridge)
