@@ -66,7 +66,11 @@ class SegmentSettings:
     (``engine.segment.repetition``; a round bar's halves meet at sqrt 2 = 1.41, a square bar's at 1.56;
     None: no such veto). ``wall_share``: in auto mode, a region at least this share of whose surface
     looks through the solid at one other region, nearer than its radius, joins it (a cup's
-    inside and outside; ``engine.segment.walls``; needs the thickness cue; None: never). ``features``: ``raw``, the
+    inside and outside; ``engine.segment.walls``; needs the thickness cue; None: never).
+    ``end_crease_weight``: in auto mode, a region that touches only one other, along a boundary whose mean
+    crease weight (exp(-(concave angle / crease_angle)^2)) is below this, is not merged with it as nearly
+    convex (a shaft's thinner end, a fin; ``engine.segment.ends``; needs the crease cue; None: never;
+    0.6 chosen on the whole PSB development split, docs/design.md "An end on a crease"). ``features``: ``raw``, the
     activations of the mesh's own field, or ``dino``, the shared backbone's DINO features, with part types
     taken from its prototypes (``engine.backbone.shared_features``; the same type name in every mesh).
     """
@@ -83,6 +87,7 @@ class SegmentSettings:
     bridge_ratio: float | None = 1.7
     copy_neck: float | None = 1.3
     wall_share: float | None = 0.6
+    end_crease_weight: float | None = 0.6
     crease_angle: float = 0.1
     convex_concavity: float = 0.05
     feature_set: str = "all"

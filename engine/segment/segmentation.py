@@ -26,7 +26,10 @@
    baluster, a box face split by a spurious cut; but not two regions that
    are copies of each other meeting at a neck (a pair of glasses' rims,
    ``CopyVeto``; measured on near-final regions only: fragments of one
-   sphere are copies of each other too). With a part count given,
+   sphere are copies of each other too), nor an end standing on a concave
+   crease (a shaft's thin end, a fin: one region that touches only the
+   other, their boundary mostly a crease; ``CreaseEndVeto``; a ball threaded
+   on a baluster has neighbours on both sides and joins). With a part count given,
    the most nearly convex pairs merge until that count remains; if the cuts
    alone left fewer regions, merging restarts from the over-segmentation
    and stops at the count.
@@ -45,6 +48,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,6 +57,7 @@ from ..mesh.graph import close_crease_gaps, concave_angles, covering_pieces, pie
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import BridgeVeto, SolidSide, merge_nearly_convex
+from .ends import CreaseEndVeto
 from .instances import (
     RegionThickness,
     merge_across_weak_cuts,
@@ -160,6 +165,15 @@ def cut_threshold(weights: np.ndarray) -> float:
     return CUT_AFFINITY * float(np.median(weights))
 
 
+def _any_of(*vetoes: Callable[[np.ndarray, np.ndarray], bool] | None
+            ) -> Callable[[np.ndarray, np.ndarray], bool] | None:
+    """One veto that refuses what any of the given ones (None: absent) refuses, in their order."""
+    present = [veto for veto in vetoes if veto is not None]
+    if not present:
+        return None
+    return lambda first, second: any(veto(first, second) for veto in present)
+
+
 def _spacing(vertices: np.ndarray, edges: np.ndarray) -> float:
     """The median edge length."""
     return float(np.median(np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)))
@@ -200,8 +214,12 @@ def segment_surface(
         # Concavity is only measured down to the mesh's own spacing: below it everything looks convex.
         threshold = max(settings.convex_concavity, 2.0 * spacing)
         copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
+        ends = None
+        if settings.end_crease_weight and settings.use_creases:
+            crease_weights = edge_weights(None, concave_angles(vertices, faces, graph.edges), settings.crease_angle)
+            ends = CreaseEndVeto(graph.edges, crease_weights, touching, settings.end_crease_weight)
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
-                                       covering=graph.covering, pieces=pieces, refuse=copies)
+                                       covering=graph.covering, pieces=pieces, refuse=_any_of(ends, copies))
         if settings.wall_share and graph.log_thickness is not None:
             diameter = np.exp(graph.log_thickness[:, 0])
             regions = merge_wall_sides(regions, far_side_vertices(vertices, faces, diameter), diameter,
