@@ -5,8 +5,8 @@ box face split by a spurious cut. A shaft's thinner end, a fish's fin or a vase'
 with what they stand on too, yet where they meet the surface folds inward all round (a concave crease)
 and people name them apart. What tells the two apart is where the region lies: a ball on a baluster
 has the baluster's rod on both sides, an end touches nothing but the region it stands on. So a merge is
-refused when one of the two regions touches no other region and their shared boundary runs mostly
-along a concave crease (docs/design.md "An end on a crease").
+refused when one of the two regions touches no other region and the mean crease weight of their shared
+edges is low: their boundary runs along a concave crease (docs/design.md "An end on a crease").
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ class CreaseEndVeto:
 
     edges: (e, 2) the mesh's edges; crease_weights: (e,) exp(-(concave angle / crease angle)^2) per edge
     (1 off creases, ``engine.segment.clustering.edge_weights`` of the concave angles alone); touching:
-    (t, 2) vertex pairs that make regions neighbours (the edges and the contacts between separate
-    pieces). The merge is refused when the mean crease weight along the two regions' shared edges is
-    below ``weight`` and one region has no neighbour but the other. Separate pieces that only touch
-    share no edge and are left to the pieces' own rules.
+    (t, 2) vertex pairs that make regions neighbours: ``edges`` and the contacts between separate pieces
+    (it must hold ``edges``). The merge is refused when the mean crease weight along the two regions'
+    shared edges is below ``weight`` and one region has no neighbour but the other. Separate pieces that
+    only touch share no edge and are left to the pieces' own rules.
     """
 
     edges: np.ndarray

@@ -167,7 +167,10 @@ def cut_threshold(weights: np.ndarray) -> float:
 
 def _any_of(*vetoes: Callable[[np.ndarray, np.ndarray], bool] | None
             ) -> Callable[[np.ndarray, np.ndarray], bool] | None:
-    """One veto that refuses what any of the given ones (None: absent) refuses, in their order."""
+    """One veto that refuses what any of the given ones (None: absent) refuses, asked in their order.
+
+    Each veto takes two regions as (n,) bool masks and returns whether to refuse their merge.
+    """
     present = [veto for veto in vetoes if veto is not None]
     if not present:
         return None
@@ -216,6 +219,7 @@ def segment_surface(
         copies = CopyVeto(vertices, faces, graph.areas, settings.copy_neck, seed) if settings.copy_neck else None
         ends = None
         if settings.end_crease_weight and settings.use_creases:
+            # The graph keeps only the weights with the activations in; the crease alone is cheap to read again.
             crease_weights = edge_weights(None, concave_angles(vertices, faces, graph.edges), settings.crease_angle)
             ends = CreaseEndVeto(graph.edges, crease_weights, touching, settings.end_crease_weight)
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
