@@ -72,13 +72,13 @@ def covering_pieces(vertices: np.ndarray, faces: np.ndarray, pieces: np.ndarray,
     return covering
 
 
-def concave_angles(vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def concave_angles(vertices: np.ndarray, normals: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """(e,) float radians: angle between the end normals of concave edges, 0 on convex ones.
 
+    vertices: (n, 3); normals: (n, 3) outward vertex normals (``vertex_normals``); edges: (e, 2).
     An edge is concave (a valley) when the normals turn towards each other
     along it: ``(n_j - n_i) . (x_j - x_i) < 0``.
     """
-    normals = vertex_normals(vertices, faces)
     n_i, n_j = normals[edges[:, 0]], normals[edges[:, 1]]
     direction = vertices[edges[:, 1]] - vertices[edges[:, 0]]
     angle = np.arccos(np.clip((n_i * n_j).sum(axis=1), -1.0, 1.0))

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from ..mesh.graph import piece_ids, unique_edges, vertex_normals
 from ..mesh.sampling import sample_surface
 from .instances import boundary_pairs, region_identity
 
@@ -30,7 +29,8 @@ class SolidSide:
     outside: a flat region's hull spans notches of its outline, but over the solid's own face.
     On a surface of several pieces each piece is a solid of its own (kitbashed pieces run into each
     other): ``around(members)`` judges against the pieces a region lies on only.
-    vertices: (n, 3), normals: (n, 3) outward, pieces: (n,) piece ids.
+    vertices: (n, 3); normals: (n, 3) outward vertex normals (``engine.mesh.graph.vertex_normals`` of faces
+    wound outward, as the engine winds every mesh); pieces: (n,) piece ids (``engine.mesh.graph.piece_ids``).
     """
 
     vertices: np.ndarray
@@ -38,13 +38,6 @@ class SolidSide:
     pieces: np.ndarray
     margin: float
     _trees: dict[tuple[int, ...], tuple[np.ndarray, cKDTree]] = field(default_factory=dict, init=False, repr=False)
-
-    @classmethod
-    def of(cls, vertices: np.ndarray, faces: np.ndarray, margin: float, edges: np.ndarray | None = None) -> SolidSide:
-        """From faces (m, 3) wound outward, as the engine winds every mesh (``engine.mesh.orientation``);
-        ``edges``: the mesh's (e, 2) unique edges where the caller has them (else found from the faces)."""
-        edges = unique_edges(faces) if edges is None else edges
-        return cls(vertices, vertex_normals(vertices, faces), piece_ids(edges, len(vertices)), margin)
 
     def around(self, members: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """``outside`` against the pieces that hold the (n,) bool ``members``: (p, 3) points -> (p,) bool."""

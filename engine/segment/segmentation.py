@@ -53,7 +53,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..mesh.graph import close_crease_gaps, concave_angles, covering_pieces, piece_ids, unique_edges, vertex_areas
+from ..mesh.graph import (
+    close_crease_gaps,
+    concave_angles,
+    covering_pieces,
+    piece_ids,
+    unique_edges,
+    vertex_areas,
+    vertex_normals,
+)
 from ..settings import SegmentSettings
 from .clustering import SpectralEmbedding, boundary_strength, cluster_embedding, edge_weights, spectral_embedding
 from .convexity import BridgeVeto, SolidSide, merge_nearly_convex
@@ -136,7 +144,7 @@ def build_surface_graph(
     edges = unique_edges(faces)
     strength = (settings.activation_scale * boundary_strength(features, vertices, edges)
                 if settings.use_activations else None)
-    concave = concave_angles(vertices, faces, edges) if settings.use_creases else None
+    concave = concave_angles(vertices, vertex_normals(vertices, faces), edges) if settings.use_creases else None
     weights = edge_weights(strength, concave, settings.crease_angle)
     areas = vertex_areas(vertices, faces)
     embedding = spectral_embedding(edges, weights, areas, max(settings.max_parts, settings.parts or 0))
@@ -201,7 +209,9 @@ def segment_surface(
     fragments = split_into_instances(with_clusters(graph, settings, seed).clusters, uncut_edges)
     spacing = _spacing(vertices, graph.edges)
     touching = np.concatenate([graph.edges, piece_contacts(vertices, graph.edges, PIECE_CONTACT * spacing)])
-    pieces = None if graph.covering is None else piece_ids(graph.edges, len(vertices))
+    normals = vertex_normals(vertices, faces)  # outward: the engine winds every mesh so (engine.mesh.orientation)
+    piece_of_vertex = piece_ids(graph.edges, len(vertices))
+    pieces = None if graph.covering is None else piece_of_vertex
     min_size = max(1, int(settings.min_fragment_share * len(vertices)))
     fragments = merge_small_regions(fragments, touching, min_size)
     threshold = cut_threshold(graph.weights)
@@ -209,7 +219,7 @@ def segment_surface(
                                                                         settings.thickness_scale)
     bridge = None
     if settings.bridge_ratio:
-        solid = SolidSide.of(vertices, faces, 2.0 * spacing, graph.edges)
+        solid = SolidSide(vertices, normals, piece_of_vertex, 2.0 * spacing)
         bridge = BridgeVeto(vertices, settings.bridge_ratio, 2.0 * spacing, seed, side=solid)
     regions = merge_across_weak_cuts(fragments, graph.edges, graph.weights, threshold=threshold,
                                      thickness=thickness, refuse=bridge)
@@ -220,13 +230,13 @@ def segment_surface(
         ends = None
         if settings.end_crease_weight and settings.use_creases:
             # The graph keeps only the weights with the activations in; the crease alone is cheap to read again.
-            crease_weights = edge_weights(None, concave_angles(vertices, faces, graph.edges), settings.crease_angle)
+            crease_weights = edge_weights(None, concave_angles(vertices, normals, graph.edges), settings.crease_angle)
             ends = CreaseEndVeto(graph.edges, crease_weights, touching, settings.end_crease_weight)
         regions = merge_nearly_convex(regions, touching, vertices, seed, threshold=threshold,
                                        covering=graph.covering, pieces=pieces, refuse=_any_of(ends, copies))
         if settings.wall_share and graph.log_thickness is not None:
             diameter = np.exp(graph.log_thickness[:, 0])
-            regions = merge_wall_sides(regions, far_side_vertices(vertices, faces, diameter), diameter,
+            regions = merge_wall_sides(regions, far_side_vertices(vertices, normals, diameter), diameter,
                                        graph.areas, settings.wall_share)
     elif regions.max() + 1 >= settings.parts:
         regions = merge_nearly_convex(regions, touching, vertices, seed, target=settings.parts,

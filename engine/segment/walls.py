@@ -17,19 +17,17 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..field.thickness import FARTHEST
-from ..mesh.graph import vertex_normals
 from .instances import renumber
 
 
-def far_side_vertices(vertices: np.ndarray, faces: np.ndarray, diameter: np.ndarray) -> np.ndarray:
+def far_side_vertices(vertices: np.ndarray, normals: np.ndarray, diameter: np.ndarray) -> np.ndarray:
     """(n,) int: the vertex nearest to where each vertex's inward ray leaves the solid, -1 where not read.
 
-    vertices: (n, 3), faces: (m, 3) wound outward, as the engine winds every mesh
-    (``engine.mesh.orientation``); diameter: (n,) distance along the inward normal to the far side
-    (``engine.field.thickness``), NaN where not read; a ray that never left the solid (``FARTHEST``)
-    is not followed.
+    vertices: (n, 3); normals: (n, 3) outward vertex normals (``engine.mesh.graph.vertex_normals`` of
+    faces wound outward, as the engine winds every mesh, ``engine.mesh.orientation``); diameter: (n,)
+    distance along the inward normal to the far side (``engine.field.thickness``), NaN where not read; a
+    ray that never left the solid (``FARTHEST``) is not followed.
     """
-    normals = vertex_normals(vertices, faces)
     read = np.flatnonzero(np.isfinite(diameter) & (diameter < FARTHEST))
     far = np.full(len(vertices), -1, np.int64)
     if len(read):

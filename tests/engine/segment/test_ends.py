@@ -1,6 +1,6 @@
 import numpy as np
 
-from engine.mesh.graph import concave_angles, unique_edges
+from engine.mesh.graph import concave_angles, unique_edges, vertex_normals
 from engine.mesh.marching import mesh_from_sdf
 from engine.segment.clustering import edge_weights
 from engine.segment.convexity import merge_nearly_convex
@@ -32,7 +32,8 @@ def _union(*sdfs):
 
 def _veto(vertices, faces):
     edges = unique_edges(faces)
-    weights = edge_weights(None, concave_angles(vertices, faces, edges), SETTINGS.crease_angle)
+    angles = concave_angles(vertices, vertex_normals(vertices, faces), edges)
+    weights = edge_weights(None, angles, SETTINGS.crease_angle)
     touching = np.concatenate([edges, piece_contacts(vertices, edges, PIECE_CONTACT * _spacing(vertices, edges))])
     return CreaseEndVeto(edges, weights, touching, SETTINGS.end_crease_weight), edges
 

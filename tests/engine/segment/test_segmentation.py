@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from engine.mesh.graph import piece_ids, unique_edges, vertex_normals
 from engine.mesh.marching import mesh_from_sdf
 from engine.segment.convexity import BridgeVeto, SolidSide, concavity, merge_nearly_convex
 from engine.segment.instances import merge_across_weak_cuts
@@ -88,10 +89,15 @@ def _capsule(start, end, radius):
     return sdf
 
 
+def _solid_side(vertices, faces, margin=0.02):
+    """The solid of faces wound outward, each piece on its own, as ``segment_surface`` builds it."""
+    return SolidSide(vertices, vertex_normals(vertices, faces), piece_ids(unique_edges(faces), len(vertices)), margin)
+
+
 def _vetoes(vertices, faces):
     """The bridge veto at the default ratio over the whole hull only, and also judged outside the solid."""
     return (BridgeVeto(vertices, RATIO, floor=0.02, seed=0),
-            BridgeVeto(vertices, RATIO, floor=0.02, seed=0, side=SolidSide.of(vertices, faces, 0.02)))
+            BridgeVeto(vertices, RATIO, floor=0.02, seed=0, side=_solid_side(vertices, faces)))
 
 
 def test_patches_of_a_sphere_merge_when_the_veto_also_asks_outside_the_solid():
@@ -141,7 +147,7 @@ def test_on_separate_pieces_each_is_its_own_solid():
     whole_hull, with_side = _vetoes(vertices, faces)
     assert whole_hull(first, second)
     assert not with_side(first, second)
-    side = SolidSide.of(vertices, faces, 0.02)
+    side = _solid_side(vertices, faces)
     inside_sphere_off_the_bar = np.array([[0.0, 0.25, 0.0]])
     assert not side.around(on_sphere)(inside_sphere_off_the_bar)[0]
     assert side.around(~on_sphere)(inside_sphere_off_the_bar)[0]

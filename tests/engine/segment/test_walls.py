@@ -34,7 +34,7 @@ def _merged(sdf, labels_of):
     vertices, faces = mesh_from_sdf(sdf, 48)
     diameter = _diameters(sdf, vertices, faces)
     labels = labels_of(vertices)
-    far = far_side_vertices(vertices, faces, diameter)
+    far = far_side_vertices(vertices, vertex_normals(vertices, faces), diameter)
     return labels, merge_wall_sides(labels, far, diameter, vertex_areas(vertices, faces), SHARE)
 
 
@@ -71,4 +71,4 @@ def test_a_rod_that_sees_itself_across_keeps_its_neighbours():
 def test_unread_vertices_have_no_far_side():
     vertices, faces = mesh_from_sdf(_box([0.3, 0.05, 0.3]), 32)
     diameter = np.full(len(vertices), np.nan)
-    assert (far_side_vertices(vertices, faces, diameter) == -1).all()
+    assert (far_side_vertices(vertices, vertex_normals(vertices, faces), diameter) == -1).all()
